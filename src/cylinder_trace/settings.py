@@ -1,0 +1,53 @@
+"""All configuration, from ``CT_*`` environment variables and an optional ``.env`` file."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PLACEHOLDER_ADMIN_TOKEN = "dev-admin-token-change-me"
+PLACEHOLDER_VALVE_COMMAND_KEY = "dev-valve-command-key"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CT_", env_file=".env", extra="ignore")
+
+    environment: Literal["development", "production"] = "development"
+    database_url: str = "sqlite+aiosqlite:///./var/cylinder-trace.sqlite3"
+    mqtt_url: str = "mqtt://127.0.0.1:18830"
+    #: start an embedded broker (amqtt) when ``mqtt_url`` points at it; off for a real broker
+    embedded_broker: bool = True
+    #: MQTT client id prefix and shared-subscription group of the ingestor
+    mqtt_client_id: str = "ct-ingest"
+    mqtt_shared_group: str = "ct-ingest"
+    mqtt_protocol: Literal["3.1.1", "5"] = "5"
+    admin_token: str = PLACEHOLDER_ADMIN_TOKEN
+    public_base_url: str = "http://127.0.0.1:8000"
+    timezone: str = "Asia/Shanghai"
+    jurisdiction: str = "CN-JL-DAGANGZI"
+    jurisdiction_gs1_prefix: str = Field(default="6999999", pattern=r"^[0-9]{6,12}$")
+    #: TOML file with policy tables; the town's defaults ship inside the package
+    policy_file: Path | None = None
+    #: seconds between scheduled sweeps inside ``serve``; 0 turns them off
+    sweep_interval_s: float = 3600.0
+    log_level: str = "INFO"
+    log_json: bool = False
+
+    @model_validator(mode="after")
+    def _no_placeholders_in_production(self) -> Settings:
+        if self.environment == "production" and self.admin_token == PLACEHOLDER_ADMIN_TOKEN:
+            raise ValueError("CT_ADMIN_TOKEN must be set to a real secret outside development")
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
