@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 ZERO_HASH = "0" * 64
@@ -40,3 +41,10 @@ def hmac_hex(secret: bytes, obj: dict[str, Any]) -> str:
 def mac_matches(secret: bytes, obj: dict[str, Any]) -> bool:
     mac = obj.get("mac")
     return isinstance(mac, str) and hmac.compare_digest(mac, hmac_hex(secret, obj))
+
+
+def format_ts(moment: datetime) -> str:
+    """Timestamps as the history endpoint (and so the hash chain) writes them: UTC, microseconds."""
+    if moment.tzinfo is None:
+        raise ValueError("naive datetime: every timestamp must carry its offset")
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")

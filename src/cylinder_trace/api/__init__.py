@@ -1,0 +1,1 @@
+"""The HTTP door: parse, authorize, call a handler, render."""

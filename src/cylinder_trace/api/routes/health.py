@@ -1,0 +1,44 @@
+"""Liveness, readiness and metrics."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ..deps import Svc
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz", summary="The process is alive")
+async def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get("/readyz", summary="The database (and broker, when configured) can be reached")
+async def readyz(services: Svc) -> JSONResponse:
+    checks: dict[str, Any] = {}
+
+    async def ping(conn: AsyncConnection) -> None:
+        await conn.execute(sa.text("SELECT 1"))
+
+    try:
+        await services.uow.read(ping)
+        checks["database"] = "ok"
+    except Exception as exc:  # readiness reports any failure instead of raising it
+        checks["database"] = f"unreachable: {type(exc).__name__}"
+    probes = getattr(services, "readiness_probes", {})
+    for name, probe in probes.items():
+        checks[name] = "ok" if await probe() else "unreachable"
+    ready = all(v == "ok" for v in checks.values())
+    return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
+
+
+@router.get("/metrics", include_in_schema=False)
+async def metrics() -> Response:
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

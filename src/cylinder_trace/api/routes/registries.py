@@ -1,0 +1,101 @@
+"""``/api/v1/<collection>``: create, read and change registry entries (one router per collection)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+from pydantic import create_model
+
+from ...app.errors import Forbidden, NotFound
+from ...app.principals import Principal
+from ...app.registries import KINDS, RegistryKind, change_entry, create_entry, entry_company, get_entry, public_view
+from ...app.unit_of_work import Tx
+from ...store.tables import audit_log
+from ..commands import REFUSAL_RESPONSES
+from ..deps import Caller, Svc
+from ..masking import masked_customer
+from ..schemas import REGISTRY_SCHEMAS, Strict
+
+router = APIRouter(prefix="/api/v1", tags=["registries"], responses=REFUSAL_RESPONSES)
+
+
+def _patch_model(schema: type[Strict]) -> type[Strict]:
+    fields: dict[str, Any] = {
+        name: (info.annotation | None, None)  # type: ignore[operator]
+        for name, info in schema.model_fields.items()
+    }
+    return create_model(f"{schema.__name__.removesuffix('In')}Patch", __base__=Strict, **fields)
+
+
+def _may_read(caller: Principal, kind: RegistryKind, entry: dict[str, Any]) -> bool:
+    if caller.sees_all_companies or kind.kind == "agency":
+        return True
+    return caller.can_read_company(entry_company(kind, entry))
+
+
+def _register(collection: str, kind: RegistryKind, schema: type[Strict]) -> None:
+    patch_schema = _patch_model(schema)
+    singular = kind.kind
+
+    async def post(body: Strict, services: Svc, caller: Caller) -> JSONResponse:
+        entry = body.model_dump(mode="json", exclude_none=True)
+
+        async def handler(tx: Tx) -> Any:
+            return await create_entry(tx, kind, entry, caller)
+
+        outcome = await services.uow.write(handler)
+        return JSONResponse(_render(caller, kind, outcome.body), status_code=outcome.status)
+
+    async def get(entry_id: str, services: Svc, caller: Caller) -> JSONResponse:
+        async def reader(conn: Any) -> dict[str, Any] | None:
+            return await get_entry(conn, kind.kind, entry_id)
+
+        entry = await services.uow.read(reader)
+        if entry is None:
+            raise NotFound(singular, entry_id)
+        if not _may_read(caller, kind, entry):
+            raise Forbidden(f"this token may not read {singular} {entry_id}")
+        if kind.kind == "customer" and caller.sees_unmasked_ids:
+            await _audit_unmasked_read(services, caller, entry_id)
+        return JSONResponse(_render(caller, kind, public_view(kind, entry)))
+
+    async def patch(entry_id: str, body: Strict, services: Svc, caller: Caller) -> JSONResponse:
+        changes = body.model_dump(mode="json", exclude_unset=True)
+
+        async def handler(tx: Tx) -> Any:
+            return await change_entry(tx, kind, entry_id, changes, caller)
+
+        outcome = await services.uow.write(handler)
+        return JSONResponse(_render(caller, kind, outcome.body), status_code=outcome.status)
+
+    # the body types are made at run time, so they are set here rather than written as annotations
+    post.__annotations__["body"] = schema
+    patch.__annotations__["body"] = patch_schema
+    router.add_api_route(f"/{collection}", post, methods=["POST"], status_code=201,
+                         summary=f"Register a {singular}", operation_id=f"create_{singular}")
+    router.add_api_route(f"/{collection}/{{entry_id}}", get, methods=["GET"],
+                         summary=f"Read a {singular}", operation_id=f"get_{singular}")
+    router.add_api_route(f"/{collection}/{{entry_id}}", patch, methods=["PATCH"],
+                         summary=f"Change a {singular} (kept with who and when)",
+                         operation_id=f"change_{singular}")
+
+
+def _render(caller: Principal, kind: RegistryKind, entry: dict[str, Any]) -> dict[str, Any]:
+    if kind.kind == "customer" and not caller.sees_unmasked_ids:
+        return masked_customer(entry)
+    return entry
+
+
+async def _audit_unmasked_read(services: Any, caller: Principal, customer_id: str) -> None:
+    async def handler(tx: Tx) -> None:
+        await tx.conn.execute(sa.insert(audit_log).values(
+            at=tx.now, principal_id=caller.id, action="customer.read_unmasked", subject=f"customer:{customer_id}"))
+
+    await services.uow.write(handler)
+
+
+for _collection, _kind in KINDS.items():
+    _register(_collection, _kind, REGISTRY_SCHEMAS[_collection])

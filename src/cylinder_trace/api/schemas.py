@@ -1,0 +1,214 @@
+"""Request and response DTOs. Unknown fields are refused so a typo never passes silently."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Literal
+from uuid import UUID
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+
+Ident = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:\-]+$")]
+Text = Annotated[str, StringConstraints(min_length=1, max_length=500)]
+Phone = Annotated[str, StringConstraints(min_length=5, max_length=20, pattern=r"^\+?[0-9\- ]+$")]
+Code = Annotated[str, StringConstraints(min_length=1, max_length=40)]
+Kg = Annotated[float, Field(ge=0, le=1000)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# --- principals ---------------------------------------------------------------------------------
+class PrincipalIn(Strict):
+    role: Literal["admin", "regulator", "company_admin", "station_operator", "delivery_worker", "inspector"]
+    name: Text
+    company_id: Ident | None = None
+    station_id: Ident | None = None
+    staff_id: Ident | None = None
+    agency_id: Ident | None = None
+
+
+class PrincipalOut(BaseModel):
+    id: str
+    token: str
+
+
+# --- registries ---------------------------------------------------------------------------------
+class CompanyIn(Strict):
+    id: Ident
+    name: Text
+    gs1_company_prefix: Annotated[str, StringConstraints(pattern=r"^[0-9]{6,12}$")] | None = None
+    licence_no: Text
+    licence_valid_until: date
+
+
+class StationIn(Strict):
+    id: Ident
+    company_id: Ident
+    name: Text
+    licence_no: Text
+    licence_valid_until: date
+
+
+class StaffIn(Strict):
+    id: Ident
+    company_id: Ident
+    name: Text
+    phone: Phone
+    kind: Literal["filler", "delivery_worker"]
+    certificate_no: Text
+    certificate_valid_until: date
+
+
+class VehicleIn(Strict):
+    plate: Annotated[str, StringConstraints(min_length=2, max_length=16)]
+    company_id: Ident
+    permit_no: Text
+    permit_valid_until: date
+
+
+class AgencyIn(Strict):
+    id: Ident
+    name: Text
+    licence_no: Text
+    licence_valid_until: date
+
+
+class Premises(Strict):
+    underground: bool = False
+    gas_alarm: bool = False
+    emergency_shutoff: bool = False
+    cylinder_room: bool = False
+
+
+class CustomerIn(Strict):
+    id: Ident
+    company_id: Ident
+    kind: Literal["residential", "non_residential"]
+    name: Text
+    id_number: Annotated[str, StringConstraints(min_length=8, max_length=20, pattern=r"^[0-9A-Za-z]+$")]
+    phone: Phone
+    address: Text
+    contract_no: Text | None = None
+    premises: Premises | None = None
+
+
+class ValveIn(Strict):
+    valve_id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,32}$")]
+    company_id: Ident
+    secret: Annotated[str, StringConstraints(pattern=r"^[0-9a-fA-F]{64}$")]
+
+
+REGISTRY_SCHEMAS: dict[str, type[Strict]] = {
+    "companies": CompanyIn,
+    "stations": StationIn,
+    "staff": StaffIn,
+    "vehicles": VehicleIn,
+    "agencies": AgencyIn,
+    "customers": CustomerIn,
+    "valves": ValveIn,
+}
+
+
+# --- cylinders ----------------------------------------------------------------------------------
+class OwnerIn(Strict):
+    company_id: Ident | None = None
+    customer_id: Ident | None = None
+
+
+class CylinderIn(Strict):
+    event_id: UUID
+    serial: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9]{1,16}$")] | None = None
+    model: Annotated[str, StringConstraints(min_length=1, max_length=20)]
+    manufacturer_code: Annotated[str, StringConstraints(min_length=1, max_length=40)]
+    manufactured_on: date
+    owner: OwnerIn
+    last_inspected_on: date | None = None
+    tare_kg: Kg | None = None
+    code: Code | None = None
+    occurred_at: AwareDatetime | None = None
+
+
+class FitValveIn(Strict):
+    event_id: UUID
+    valve_id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,32}$")]
+    occurred_at: AwareDatetime
+
+
+class SeizeIn(Strict):
+    event_id: UUID
+    reason: Text
+    occurred_at: AwareDatetime
+
+
+class HandedInBy(Strict):
+    name: Text
+    id_number: Annotated[str, StringConstraints(min_length=8, max_length=20, pattern=r"^[0-9A-Za-z]+$")]
+    phone: Phone
+    address: Text
+
+
+class ScrapIn(Strict):
+    event_id: UUID
+    reason: Text
+    occurred_at: AwareDatetime
+    company_id: Ident | None = None
+    handed_in_by: HandedInBy | None = None
+
+
+# --- station and delivery work ------------------------------------------------------------------
+class FillChecks(Strict):
+    pre_fill_ok: bool
+    post_fill_ok: bool
+    leak_ok: bool
+
+
+class FillIn(Strict):
+    event_id: UUID
+    code: Code
+    station_id: Ident
+    filler_id: Ident
+    occurred_at: AwareDatetime
+    net_mass_kg: Kg
+    checks: FillChecks
+
+
+class Hazard(Strict):
+    kind: Text
+    note: Text | None = None
+
+
+class SafetyCheckIn(Strict):
+    performed: bool
+    notice_given: bool
+    customer_signed: bool
+    hazards: list[Hazard] = Field(default_factory=list, max_length=50)
+
+
+class DeliveryIn(Strict):
+    event_id: UUID
+    code: Code
+    customer_id: Ident
+    worker_id: Ident
+    vehicle_plate: Annotated[str, StringConstraints(min_length=2, max_length=16)] | None = None
+    occurred_at: AwareDatetime
+    safety_check: SafetyCheckIn | None = None
+
+
+class CollectionIn(Strict):
+    event_id: UUID
+    code: Code
+    customer_id: Ident
+    worker_id: Ident
+    occurred_at: AwareDatetime
+    residual_kg: Kg | None = None
+
+
+class InspectionIn(Strict):
+    event_id: UUID
+    code: Code
+    agency_id: Ident
+    occurred_at: AwareDatetime
+    result: Literal["pass", "fail"]
+    converted_to_single_phase: bool = False

@@ -1,0 +1,247 @@
+"""Cylinder commands: register, fill, deliver, collect, inspect, fit a valve, seize, scrap."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from ..domain import decide
+from ..domain.codes import ASSET_TYPE_BY_MODEL, InvalidCode, make_grai, parse_grai
+from ..domain.commands import (
+    FitValve,
+    RecordCollection,
+    RecordDelivery,
+    RecordFill,
+    RecordInspection,
+    RegisterCylinder,
+    ScrapCylinder,
+    SeizeCylinder,
+)
+from ..domain.cylinder import CylinderState, state_to_json
+from ..domain.decide import Checks, Decision
+from ..domain.policy import UnknownModel
+from ..store.tables import code_counters, cylinders
+from .errors import Conflict, InvalidInput, NotFound
+from .principals import Principal
+from .registries import require_entry
+from .unit_of_work import Outcome, Tx
+
+
+@dataclass(frozen=True, slots=True)
+class CodeSettings:
+    public_base_url: str
+    jurisdiction_prefix: str
+
+
+def cylinder_view(state: CylinderState, codes: CodeSettings, open_findings: int = 0) -> dict[str, Any]:
+    grai = parse_grai(state.code)
+    return {
+        **state_to_json(state),
+        "epc": grai.epc_uri(state.prefix_length),
+        "digital_link": grai.digital_link(codes.public_base_url),
+        "open_findings": open_findings,
+    }
+
+
+def parse_code(code: str, field: str = "code") -> str:
+    try:
+        return parse_grai(code).code
+    except InvalidCode as exc:
+        raise InvalidInput(field, exc.reason) from None
+
+
+async def _next_serial(tx: Tx, prefix: str, asset_type: int) -> str:
+    """The next free serial for a prefix and asset type (skipping any given by hand)."""
+    row = (await tx.conn.execute(sa.select(code_counters.c.next_serial).where(
+        code_counters.c.prefix == prefix, code_counters.c.asset_type == asset_type))).first()
+    serial = int(row.next_serial) if row else 1
+    while True:
+        code = make_grai(prefix, asset_type, str(serial)).code
+        taken = (await tx.conn.execute(sa.select(cylinders.c.code).where(cylinders.c.code == code))).first()
+        if taken is None:
+            break
+        serial += 1
+    values = {"prefix": prefix, "asset_type": asset_type, "next_serial": serial + 1}
+    if row is None:
+        await tx.conn.execute(sa.insert(code_counters).values(**values))
+    else:
+        await tx.conn.execute(sa.update(code_counters).where(
+            code_counters.c.prefix == prefix, code_counters.c.asset_type == asset_type).values(next_serial=serial + 1))
+    return str(serial)
+
+
+@dataclass(frozen=True, slots=True)
+class Registration:
+    event_id: str
+    model: str
+    serial: str | None
+    manufacturer_code: str
+    manufactured_on: date
+    owner_company_id: str | None
+    owner_customer_id: str | None
+    last_inspected_on: date | None
+    tare_kg: float | None
+    code: str | None
+    occurred_at: datetime
+
+
+async def register_cylinder(tx: Tx, reg: Registration, principal: Principal, codes: CodeSettings) -> Outcome:
+    if (reg.owner_company_id is None) == (reg.owner_customer_id is None):
+        raise InvalidInput("owner", "give exactly one of company_id or customer_id")
+    policy = tx.policy()
+    try:
+        policy.model(reg.model)
+    except UnknownModel as exc:
+        raise InvalidInput("model", str(exc)) from None
+    if reg.manufactured_on > tx.now.date():
+        raise InvalidInput("manufactured_on", "lies in the future")
+    if reg.last_inspected_on is not None and not reg.manufactured_on <= reg.last_inspected_on <= tx.now.date():
+        raise InvalidInput("last_inspected_on", "must lie between manufacture and today")
+    serving_company: str | None
+    if reg.owner_customer_id is not None:
+        customer = await require_entry(tx.conn, "customer", reg.owner_customer_id, "owner.customer_id")
+        serving_company = customer["company_id"]
+        prefix = codes.jurisdiction_prefix
+    else:
+        assert reg.owner_company_id is not None
+        company = await require_entry(tx.conn, "company", reg.owner_company_id, "owner.company_id")
+        serving_company = None
+        prefix = company.get("gs1_company_prefix") or codes.jurisdiction_prefix
+    principal.require("admin", "regulator", "company_admin", "station_operator")
+    principal.require_company(reg.owner_company_id or serving_company)
+    if reg.code is not None:
+        code = parse_code(reg.code)
+        grai = parse_grai(code)
+        prefix_length = len(prefix) if grai.head[1:].startswith(prefix) else 7
+        if reg.serial is not None and reg.serial != grai.serial:
+            raise InvalidInput("serial", f"does not match the code's serial {grai.serial!r}")
+    else:
+        asset_type = ASSET_TYPE_BY_MODEL[reg.model]
+        serial = reg.serial or await _next_serial(tx, prefix, asset_type)
+        try:
+            grai = make_grai(prefix, asset_type, serial)
+        except ValueError as exc:
+            raise InvalidInput("serial", str(exc)) from None
+        code, prefix_length = grai.code, len(prefix)
+    if await tx.load_stream(f"cylinder:{code}"):
+        raise Conflict(f"code {code} is already registered")
+    cmd = RegisterCylinder(
+        code=code, prefix_length=prefix_length, serial=grai.serial, model=reg.model,
+        manufacturer_code=reg.manufacturer_code, manufactured_on=reg.manufactured_on,
+        owner_company_id=reg.owner_company_id, owner_customer_id=reg.owner_customer_id,
+        last_inspected_on=reg.last_inspected_on, tare_kg=reg.tare_kg, occurred_at=reg.occurred_at,
+        serving_company_id=serving_company,
+    )
+    return await _record(tx, decide.register(cmd, policy), reg.event_id, principal, codes, 201)
+
+
+async def _record(
+    tx: Tx, decision: Decision, event_id: str, principal: Principal, codes: CodeSettings, status: int = 201,
+    source: str = "api",
+) -> Outcome:
+    recorded = await tx.record(decision.events, event_id=event_id, actor=principal.actor, source=source)
+    if decision.refused:
+        return Outcome(422, {
+            "detail": "refused by rules",
+            "refusal_event_id": recorded[0].event_id if recorded else None,
+            "violations": [v.to_json() for v in decision.violations if v.severity == "block"],
+            "warnings": [v.to_json() for v in decision.violations if v.severity != "block"],
+        })
+    state = await tx.load_cylinder(recorded[0].stream_id.removeprefix("cylinder:"))
+    assert state is not None
+    body = cylinder_view(state, codes)
+    body["event_ids"] = [e.event_id for e in recorded]
+    body["warnings"] = [v.to_json() for v in decision.violations]
+    return Outcome(status, body)
+
+
+async def _existing(tx: Tx, code: str, field: str = "code") -> CylinderState:
+    state = await tx.load_cylinder(parse_code(code, field))
+    if state is None:
+        raise NotFound("cylinder", code)
+    return state
+
+
+#: rule checks per action, filled in by the rules catalogue (``domain/rules``)
+CheckProvider = Callable[[Tx, Any], Checks]
+
+
+async def record_fill(tx: Tx, event_id: str, cmd: RecordFill, principal: Principal, codes: CodeSettings) -> Outcome:
+    principal.require("admin", "station_operator", "company_admin")
+    station = await require_entry(tx.conn, "station", cmd.station_id, "station_id")
+    principal.require_company(station["company_id"])
+    await require_entry(tx.conn, "staff", cmd.filler_id, "filler_id")
+    state = await tx.load_cylinder(parse_code(cmd.code))
+    return await _record(tx, decide.fill(state, cmd), event_id, principal, codes)
+
+
+async def record_delivery(
+    tx: Tx, event_id: str, cmd: RecordDelivery, principal: Principal, codes: CodeSettings
+) -> Outcome:
+    principal.require("admin", "delivery_worker", "company_admin", "station_operator")
+    customer = await require_entry(tx.conn, "customer", cmd.customer_id, "customer_id")
+    principal.require_company(customer["company_id"])
+    await require_entry(tx.conn, "staff", cmd.worker_id, "worker_id")
+    if cmd.vehicle_plate is not None:
+        await require_entry(tx.conn, "vehicle", cmd.vehicle_plate, "vehicle_plate")
+    state = await _existing(tx, cmd.code)
+    return await _record(tx, decide.deliver(state, cmd), event_id, principal, codes)
+
+
+async def record_collection(
+    tx: Tx, event_id: str, cmd: RecordCollection, principal: Principal, codes: CodeSettings
+) -> Outcome:
+    principal.require("admin", "delivery_worker", "company_admin", "station_operator")
+    customer = await require_entry(tx.conn, "customer", cmd.customer_id, "customer_id")
+    principal.require_company(customer["company_id"])
+    await require_entry(tx.conn, "staff", cmd.worker_id, "worker_id")
+    state = await _existing(tx, cmd.code)
+    return await _record(tx, decide.collect(state, cmd), event_id, principal, codes)
+
+
+async def record_inspection(
+    tx: Tx, event_id: str, cmd: RecordInspection, principal: Principal, codes: CodeSettings
+) -> Outcome:
+    principal.require("admin", "inspector")
+    await require_entry(tx.conn, "agency", cmd.agency_id, "agency_id")
+    if principal.agency_id is not None and principal.agency_id != cmd.agency_id:
+        raise InvalidInput("agency_id", "an inspector records only for its own agency")
+    state = await _existing(tx, cmd.code)
+    return await _record(tx, decide.inspect(state, cmd, tx.policy()), event_id, principal, codes)
+
+
+async def fit_valve(tx: Tx, event_id: str, cmd: FitValve, principal: Principal, codes: CodeSettings) -> Outcome:
+    principal.require("admin", "company_admin", "station_operator", "inspector")
+    state = await _existing(tx, cmd.code)
+    valve = await require_entry(tx.conn, "valve", cmd.valve_id, "valve_id")
+    principal.require_company(state.company_id)
+    if valve["company_id"] != state.company_id:
+        raise InvalidInput("valve_id", f"valve belongs to company {valve['company_id']}, not {state.company_id}")
+    fitted = (await tx.conn.execute(sa.select(cylinders.c.code).where(
+        cylinders.c.smart_valve_id == cmd.valve_id, cylinders.c.code != state.code))).first()
+    if fitted is not None:
+        raise Conflict(f"valve {cmd.valve_id} is fitted to cylinder {fitted.code}")
+    return await _record(tx, decide.fit_valve(state, cmd), event_id, principal, codes)
+
+
+async def seize(tx: Tx, event_id: str, cmd: SeizeCylinder, principal: Principal, codes: CodeSettings) -> Outcome:
+    principal.require("admin", "regulator", "inspector")
+    state = await _existing(tx, cmd.code)
+    return await _record(tx, decide.seize(state, cmd), event_id, principal, codes)
+
+
+async def scrap(tx: Tx, event_id: str, cmd: ScrapCylinder, principal: Principal, codes: CodeSettings) -> Outcome:
+    principal.require("admin", "regulator", "inspector", "company_admin")
+    state = await _existing(tx, cmd.code)
+    company_id = cmd.company_id or principal.company_id
+    if company_id is not None:
+        await require_entry(tx.conn, "company", company_id, "company_id")
+    principal.require_company(company_id)
+    if not principal.sees_all_companies and state.company_id != company_id and state.owner.customer_id is None:
+        principal.require_company(state.company_id)
+    cmd = ScrapCylinder(cmd.code, cmd.reason, cmd.occurred_at, company_id, cmd.handed_in_by)
+    return await _record(tx, decide.scrap(state, cmd), event_id, principal, codes)

@@ -1,0 +1,134 @@
+"""Registries: companies, stations, staff, vehicles, agencies, customers and valves.
+
+Each entry is an event stream (``company:C1``…): every change is kept with who and when; the
+``registry`` projection holds the entries as they are now.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any, Final
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ..domain import events as ev
+from ..domain.events import NewEvent, registry_stream
+from ..store.tables import registry
+from .errors import Conflict, InvalidInput, NotFound
+from .principals import Principal
+from .unit_of_work import Outcome, Tx
+
+
+@dataclass(frozen=True, slots=True)
+class RegistryKind:
+    kind: str
+    collection: str
+    id_field: str
+    #: fields whose value never leaves the service (valve secrets)
+    secret_fields: tuple[str, ...] = ()
+    #: the kind of the entry its company_id must name (None: this kind has no company)
+    company_scoped: bool = True
+
+
+KINDS: Final[dict[str, RegistryKind]] = {
+    k.collection: k
+    for k in (
+        RegistryKind("company", "companies", "id", company_scoped=False),
+        RegistryKind("station", "stations", "id"),
+        RegistryKind("staff", "staff", "id"),
+        RegistryKind("vehicle", "vehicles", "plate"),
+        RegistryKind("agency", "agencies", "id", company_scoped=False),
+        RegistryKind("customer", "customers", "id"),
+        RegistryKind("valve", "valves", "valve_id", secret_fields=("secret",)),
+    )
+}
+BY_KIND: Final[dict[str, RegistryKind]] = {k.kind: k for k in KINDS.values()}
+
+
+def entry_company(kind: RegistryKind, entry: dict[str, Any]) -> str | None:
+    if kind.kind == "company":
+        return str(entry["id"])
+    return entry.get("company_id") if kind.company_scoped else None
+
+
+def public_view(kind: RegistryKind, entry: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in entry.items() if k not in kind.secret_fields}
+
+
+def require_writer(principal: Principal, kind: RegistryKind, entry: dict[str, Any]) -> None:
+    """Admins and regulators write every registry; a company admin its own company's entries."""
+    if principal.role in ("admin", "regulator"):
+        return
+    principal.require("company_admin")
+    if not kind.company_scoped:
+        principal.require("admin", "regulator")
+    principal.require_company(entry_company(kind, entry))
+
+
+async def get_entry(conn: AsyncConnection, kind: str, entry_id: str) -> dict[str, Any] | None:
+    row = (
+        await conn.execute(sa.select(registry.c.data).where(registry.c.kind == kind, registry.c.id == entry_id))
+    ).first()
+    return dict(row.data) if row else None
+
+
+async def require_entry(conn: AsyncConnection, kind: str, entry_id: str, field: str) -> dict[str, Any]:
+    """A registry entry a command names; an unknown one is invalid input naming the field."""
+    entry = await get_entry(conn, kind, entry_id)
+    if entry is None:
+        raise InvalidInput(field, f"unknown {kind} {entry_id!r}")
+    return entry
+
+
+async def _check_company_exists(tx: Tx, kind: RegistryKind, entry: dict[str, Any]) -> None:
+    if kind.company_scoped:
+        await require_entry(tx.conn, "company", entry["company_id"], "company_id")
+
+
+async def create_entry(tx: Tx, kind: RegistryKind, entry: dict[str, Any], principal: Principal) -> Outcome:
+    """Create an entry; the same body again answers with the entry, another body is a conflict."""
+    require_writer(principal, kind, entry)
+    entry_id = str(entry[kind.id_field])
+    existing = await get_entry(tx.conn, kind.kind, entry_id)
+    if existing is not None:
+        if existing == entry:
+            return Outcome(200, public_view(kind, existing))
+        raise Conflict(f"{kind.kind} {entry_id!r} exists with other values; change it with PATCH")
+    await _check_company_exists(tx, kind, entry)
+    stream = registry_stream(kind.kind, entry_id)
+    await tx.load_stream(stream)
+    data = {"kind": kind.kind, "id": entry_id, "entry": entry}
+    await tx.record([NewEvent(ev.REGISTRY_ENTRY_CREATED, data, tx.now, stream)],
+                    event_id=_entry_event_id(stream, 1), actor=principal.actor)
+    return Outcome(201, public_view(kind, entry))
+
+
+async def change_entry(
+    tx: Tx, kind: RegistryKind, entry_id: str, changes: dict[str, Any], principal: Principal
+) -> Outcome:
+    existing = await get_entry(tx.conn, kind.kind, entry_id)
+    if existing is None:
+        raise NotFound(kind.kind, entry_id)
+    require_writer(principal, kind, existing)
+    if kind.id_field in changes and changes[kind.id_field] != entry_id:
+        raise InvalidInput(kind.id_field, "an entry's id cannot change")
+    after = {**existing, **changes}
+    require_writer(principal, kind, after)
+    if after == existing:
+        return Outcome(200, public_view(kind, existing))
+    await _check_company_exists(tx, kind, after)
+    stream = registry_stream(kind.kind, entry_id)
+    history = await tx.load_stream(stream)
+    before = {k: existing.get(k) for k in changes}
+    data = {"kind": kind.kind, "id": entry_id, "entry": after,
+            "changes": {k: v for k, v in changes.items() if k not in kind.secret_fields},
+            "before": {k: v for k, v in before.items() if k not in kind.secret_fields}}
+    await tx.record([NewEvent(ev.REGISTRY_ENTRY_CHANGED, data, tx.now, stream)],
+                    event_id=_entry_event_id(stream, len(history) + 1), actor=principal.actor)
+    return Outcome(200, public_view(kind, after))
+
+
+def _entry_event_id(stream: str, version: int) -> str:
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"cylinder-trace:{stream}:{version}"))

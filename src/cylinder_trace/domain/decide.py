@@ -1,0 +1,182 @@
+"""Decisions: (state, command, policy, facts, today) → events, or a refusal that is itself an event.
+
+Pure functions. The lifecycle check runs for every action; the rules catalogue adds its checks
+through :data:`Checks` (see ``domain/rules``). A refusal lists every broken rule at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from . import events as ev
+from .commands import (
+    FitValve,
+    RecordCollection,
+    RecordDelivery,
+    RecordFill,
+    RecordInspection,
+    RegisterCylinder,
+    ScrapCylinder,
+    SeizeCylinder,
+    command_json,
+)
+from .dates import add_years
+from .cylinder import CylinderState, lifecycle_violation
+from .events import NewEvent
+from .policy import Policy
+from .rules.catalogue import FILL_UNKNOWN_CODE
+from .violations import Violation, blocking
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """What the core decided: the events to record and every rule that spoke."""
+
+    events: list[NewEvent]
+    violations: list[Violation] = field(default_factory=list)
+
+    @property
+    def refused(self) -> bool:
+        return bool(blocking(self.violations))
+
+
+#: a rule check: gets the state (None for an unknown code) and the command, returns violations
+Check = Callable[[CylinderState | None, Any], list[Violation]]
+Checks = Sequence[Check]
+
+
+def _violations_json(violations: Sequence[Violation]) -> list[dict[str, Any]]:
+    return [v.to_json() for v in violations]
+
+
+def _refusal(action: str, stream: str, cmd: Any, violations: list[Violation]) -> Decision:
+    data = {"action": action, "command": command_json(cmd), "violations": _violations_json(violations)}
+    return Decision([NewEvent(ev.refusal_type(action), data, cmd.occurred_at, stream)], violations)
+
+
+def _judge(
+    action: str, state: CylinderState | None, cmd: Any, checks: Checks, accept: Callable[[], list[NewEvent]]
+) -> Decision:
+    found: list[Violation] = []
+    if state is None:
+        return _unknown_code(action, cmd)
+    lifecycle = lifecycle_violation(state, action)
+    if lifecycle is not None:
+        found.append(lifecycle)
+    for check in checks:
+        found.extend(check(state, cmd))
+    stream = ev.cylinder_stream(cmd.code)
+    if blocking(found):
+        return _refusal(action, stream, cmd, found)
+    accepted = accept()
+    if found and accepted:
+        first = accepted[0]
+        accepted[0] = NewEvent(first.type, {**first.data, "violations": _violations_json(found)},
+                               first.occurred_at, first.stream_id)
+    return Decision(accepted, found)
+
+
+def _unknown_code(action: str, cmd: Any) -> Decision:
+    """A well-formed code nobody registered: the refusal is evidence against the place it was seen."""
+    station = getattr(cmd, "station_id", None)
+    subject = f"station:{station}" if station else f"code:{cmd.code}"
+    violation = FILL_UNKNOWN_CODE.violation(subject, code=cmd.code)
+    return _refusal(action, subject, cmd, [violation])
+
+
+def _event(event_type: str, cmd: Any, data: dict[str, Any]) -> NewEvent:
+    return NewEvent(event_type, data, cmd.occurred_at, ev.cylinder_stream(cmd.code))
+
+
+def register(cmd: RegisterCylinder, policy: Policy) -> Decision:
+    spec = policy.model(cmd.model)
+    at_customer = cmd.owner_customer_id is not None
+    owner = {"customer_id": cmd.owner_customer_id} if at_customer else {"company_id": cmd.owner_company_id}
+    data: dict[str, Any] = {
+        "code": cmd.code,
+        "prefix_length": cmd.prefix_length,
+        "serial": cmd.serial,
+        "model": cmd.model,
+        "manufacturer_code": cmd.manufacturer_code,
+        "manufactured_on": cmd.manufactured_on.isoformat(),
+        "tare_kg": cmd.tare_kg,
+        "water_capacity_l": spec.water_l,
+        "owner": owner,
+        "status": "at_customer" if at_customer else "empty_in_stock",
+        "holder": (
+            {"kind": "customer", "id": cmd.owner_customer_id}
+            if at_customer
+            else {"kind": "company", "id": cmd.owner_company_id}
+        ),
+        "valve_phase": "dual" if spec.dual_phase else "single",
+        "registered_on": cmd.occurred_at.date().isoformat(),
+        "last_inspected_on": cmd.last_inspected_on.isoformat() if cmd.last_inspected_on else None,
+        "next_inspection_due": policy.next_inspection_due(cmd.manufactured_on, cmd.last_inspected_on).isoformat(),
+        "life_expires_on": policy.life_expires_on(cmd.manufactured_on).isoformat(),
+        "serving_company_id": cmd.serving_company_id,
+    }
+    return Decision([_event(ev.CYLINDER_REGISTERED, cmd, data)])
+
+
+def fill(state: CylinderState | None, cmd: RecordFill, checks: Checks = ()) -> Decision:
+    data = {"station_id": cmd.station_id, "filler_id": cmd.filler_id, "net_mass_kg": cmd.net_mass_kg,
+            "checks": dict(cmd.checks)}
+    return _judge("fill", state, cmd, checks, lambda: [_event(ev.CYLINDER_FILLED, cmd, data)])
+
+
+def deliver(state: CylinderState | None, cmd: RecordDelivery, checks: Checks = ()) -> Decision:
+    data = {"customer_id": cmd.customer_id, "worker_id": cmd.worker_id, "vehicle_plate": cmd.vehicle_plate,
+            "safety_check": cmd.safety_check}
+    return _judge("deliver", state, cmd, checks, lambda: [_event(ev.CYLINDER_DELIVERED, cmd, data)])
+
+
+def collect(state: CylinderState | None, cmd: RecordCollection, checks: Checks = ()) -> Decision:
+    data = {"customer_id": cmd.customer_id, "worker_id": cmd.worker_id, "residual_kg": cmd.residual_kg}
+    return _judge("collect", state, cmd, checks, lambda: [_event(ev.CYLINDER_COLLECTED, cmd, data)])
+
+
+def inspect(state: CylinderState | None, cmd: RecordInspection, policy: Policy, checks: Checks = ()) -> Decision:
+    def accept() -> list[NewEvent]:
+        assert state is not None
+        day = cmd.occurred_at.date()
+        passed = cmd.result == "pass"
+        next_due = policy.next_inspection_due(state.manufactured_on, day) if passed else state.next_inspection_due
+        life = state.life_expires_on
+        if passed and policy.life_extension_years and day >= _last_interval_start(state.life_expires_on, policy):
+            life = add_years(policy.life_expires_on(state.manufactured_on), policy.life_extension_years)
+        data = {
+            "agency_id": cmd.agency_id,
+            "result": cmd.result,
+            "inspected_on": day.isoformat(),
+            "converted_to_single_phase": bool(cmd.converted_to_single_phase and passed),
+            "next_inspection_due": next_due.isoformat(),
+            "life_expires_on": life.isoformat(),
+        }
+        return [_event(ev.CYLINDER_INSPECTED, cmd, data)]
+
+    return _judge("inspect", state, cmd, checks, accept)
+
+
+def _last_interval_start(life_expires_on: date, policy: Policy) -> date:
+    """A passing inspection within the last interval before the end of life may extend it."""
+    return add_years(life_expires_on, -policy.inspection_interval_years)
+
+
+def fit_valve(state: CylinderState | None, cmd: FitValve, checks: Checks = ()) -> Decision:
+    data = {"valve_id": cmd.valve_id, "replaced_valve_id": state.smart_valve_id if state else None}
+    return _judge("fit_valve", state, cmd, checks, lambda: [_event(ev.SMART_VALVE_FITTED, cmd, data)])
+
+
+def seize(state: CylinderState | None, cmd: SeizeCylinder, checks: Checks = ()) -> Decision:
+    data = {"reason": cmd.reason, "previous_status": state.status if state else None}
+    return _judge("seize", state, cmd, checks, lambda: [_event(ev.CYLINDER_SEIZED, cmd, data)])
+
+
+def scrap(state: CylinderState | None, cmd: ScrapCylinder, checks: Checks = ()) -> Decision:
+    data = {"reason": cmd.reason, "company_id": cmd.company_id, "handed_in_by": cmd.handed_in_by,
+            "previous_status": state.status if state else None,
+            "previous_owner": state.owner.to_json() if state else None}
+    return _judge("scrap", state, cmd, checks, lambda: [_event(ev.CYLINDER_SCRAPPED, cmd, data)])

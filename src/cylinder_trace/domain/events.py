@@ -1,0 +1,50 @@
+"""Event types and the shape of an event the core decides on.
+
+Events are versioned payloads: the ``type`` names what happened, ``data`` holds plain JSON values.
+The store adds ids, versions, record time and the hash chain.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Final
+
+CYLINDER_REGISTERED: Final = "CylinderRegistered"
+CYLINDER_FILLED: Final = "CylinderFilled"
+CYLINDER_DELIVERED: Final = "CylinderDelivered"
+CYLINDER_COLLECTED: Final = "CylinderCollected"
+CYLINDER_INSPECTED: Final = "CylinderInspected"
+SMART_VALVE_FITTED: Final = "SmartValveFitted"
+CYLINDER_SEIZED: Final = "CylinderSeized"
+CYLINDER_SCRAPPED: Final = "CylinderScrapped"
+
+REGISTRY_ENTRY_CREATED: Final = "RegistryEntryCreated"
+REGISTRY_ENTRY_CHANGED: Final = "RegistryEntryChanged"
+
+#: suffix of every refusal event (``FillRefused``, ``DeliveryRefused``, …): refusals are evidence
+REFUSED_SUFFIX: Final = "Refused"
+
+
+def refusal_type(action: str) -> str:
+    """``fill`` → ``FillRefused``."""
+    return "".join(part.capitalize() for part in action.split("_")) + REFUSED_SUFFIX
+
+
+@dataclass(frozen=True, slots=True)
+class NewEvent:
+    """An event decided by the core, before the store records it."""
+
+    type: str
+    data: dict[str, Any]
+    occurred_at: datetime
+    stream_id: str = ""
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+def cylinder_stream(code: str) -> str:
+    return f"cylinder:{code}"
+
+
+def registry_stream(kind: str, entry_id: str) -> str:
+    return f"{kind}:{entry_id}"

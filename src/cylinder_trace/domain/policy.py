@@ -1,0 +1,111 @@
+"""Policy as data: every number the rules use, per jurisdiction, with an effective date."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from datetime import date
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from .dates import add_years
+
+
+@dataclass(frozen=True, slots=True)
+class ModelSpec:
+    water_l: float
+    max_fill_kg: float
+    dual_phase: bool
+    recycle_price_cny: float
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    jurisdiction: str
+    effective_from: date
+    inspection_interval_years: int
+    design_life_years: int
+    design_life_years_before_cutoff: int
+    design_life_cutoff: date
+    life_extension_years: int
+    smart_valve_required_from: date
+    fill_confirm_window_minutes: int
+    valve_offline_hours: int
+    fill_authorization_minutes: int
+    inspection_due_soon_days: int
+    hazard_rectify_days: int
+    storage_limit_kg: float
+    swap_recycle_age_years: int
+    swap_fee_since_inspection_years: int
+    swap_inspection_fee_cny: float
+    swap_deposit_cny: float
+    subsidy_effective_from: date
+    subsidy_smart_valve_cny: float
+    subsidy_recycling_cny: float
+    models: dict[str, ModelSpec] = field(default_factory=dict)
+
+    def model(self, name: str) -> ModelSpec:
+        try:
+            return self.models[name]
+        except KeyError:
+            raise UnknownModel(name, sorted(self.models)) from None
+
+    def design_life_years_for(self, manufactured_on: date) -> int:
+        if manufactured_on >= self.design_life_cutoff:
+            return self.design_life_years
+        return self.design_life_years_before_cutoff
+
+    def life_expires_on(self, manufactured_on: date) -> date:
+        """The anniversary on which the design life is reached (from that day: no fill)."""
+        return add_years(manufactured_on, self.design_life_years_for(manufactured_on))
+
+    def next_inspection_due(self, manufactured_on: date, last_passed_on: date | None) -> date:
+        return add_years(last_passed_on or manufactured_on, self.inspection_interval_years)
+
+
+class UnknownModel(ValueError):
+    def __init__(self, name: str, known: list[str]) -> None:
+        super().__init__(f"unknown cylinder model {name!r}; known models: {', '.join(known)}")
+        self.name = name
+        self.known = known
+
+
+class NoPolicy(LookupError):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyBook:
+    """All policy tables; :meth:`at` gives the one in force for a jurisdiction on a day."""
+
+    tables: tuple[Policy, ...]
+
+    def at(self, jurisdiction: str, day: date) -> Policy:
+        candidates = [p for p in self.tables if p.jurisdiction == jurisdiction and p.effective_from <= day]
+        if not candidates:
+            raise NoPolicy(f"no policy for {jurisdiction} in force on {day.isoformat()}")
+        return max(candidates, key=lambda p: p.effective_from)
+
+    @property
+    def jurisdictions(self) -> set[str]:
+        return {p.jurisdiction for p in self.tables}
+
+
+def _policy_from_table(raw: dict[str, Any]) -> Policy:
+    data = dict(raw)
+    models = {name: ModelSpec(**spec) for name, spec in data.pop("models", {}).items()}
+    return Policy(models=models, **data)
+
+
+def parse_policy_book(text: str) -> PolicyBook:
+    doc = tomllib.loads(text)
+    return PolicyBook(tables=tuple(_policy_from_table(t) for t in doc.get("policy", [])))
+
+
+def load_policy_book(path: Path | None = None) -> PolicyBook:
+    """The operator's file when given, else the defaults shipped with the package."""
+    if path is not None:
+        return parse_policy_book(path.read_text(encoding="utf-8"))
+    text = resources.files("cylinder_trace.policy").joinpath("default.toml").read_text(encoding="utf-8")
+    return parse_policy_book(text)

@@ -1,0 +1,1 @@
+"""Policy data files shipped with the service (the town's defaults)."""

@@ -1,0 +1,1 @@
+"""The read models, each a catch-up projection over the event store."""

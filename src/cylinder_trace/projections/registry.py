@@ -1,0 +1,34 @@
+"""Registry entries (companies, stations, staff, vehicles, agencies, customers, valves) as they are now."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ..domain import events as ev
+from ..store.db import upsert
+from ..store.event_store import RecordedEvent
+from ..store.tables import registry
+
+
+class RegistryProjection:
+    name = "registry"
+
+    @property
+    def tables(self) -> Sequence[sa.Table]:
+        return (registry,)
+
+    async def apply(self, conn: AsyncConnection, event: RecordedEvent) -> None:
+        if event.type not in (ev.REGISTRY_ENTRY_CREATED, ev.REGISTRY_ENTRY_CHANGED):
+            return
+        d = event.data
+        await upsert(conn, registry, ["kind", "id"], {
+            "kind": d["kind"],
+            "id": d["id"],
+            "company_id": d["entry"].get("company_id"),
+            "data": d["entry"],
+            "version": event.version,
+            "updated_at": event.recorded_at,
+        })

@@ -1,0 +1,1 @@
+"""Persistence: the event store, projections and the SQLAlchemy Core tables behind them."""
