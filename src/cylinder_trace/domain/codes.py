@@ -68,11 +68,12 @@ def make_grai(company_prefix: str, asset_type: int, serial: str) -> Grai:
     if not PREFIX_RE.match(company_prefix):
         raise ValueError("a GS1 company prefix is 6 to 12 digits")
     width = 12 - len(company_prefix)
-    if asset_type < 0 or len(str(asset_type)) > width:
+    asset = str(asset_type).zfill(width) if width else ""
+    if asset_type < 0 or len(asset) > width or (width == 0 and asset_type != 0):
         raise ValueError(f"asset type {asset_type} does not fit in {width} digits")
     if not SERIAL_RE.match(serial):
         raise ValueError("a serial is 1 to 16 characters of A-Z a-z 0-9")
-    head = "0" + company_prefix + str(asset_type).zfill(width)
+    head = "0" + company_prefix + asset
     return Grai(head=head, check=gs1_check_digit(head), serial=serial)
 
 

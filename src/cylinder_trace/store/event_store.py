@@ -155,6 +155,9 @@ async def append(
     """
     if not pending:
         return []
+    ids = [p.event_id for p in pending]
+    if len(set(ids)) != len(ids):
+        raise EventIdConflict(next(i for i in ids if ids.count(i) > 1))
     duplicate = await _already_recorded(conn, stream_id, pending)
     if duplicate is not None:
         return duplicate
@@ -177,6 +180,8 @@ async def append(
             sa.insert(events).returning(*events.c, sort_by_parameter_order=True), rows
         )
     except sa.exc.IntegrityError as exc:
+        if "event_id" in str(exc.orig):
+            raise EventIdConflict(next(iter(ids))) from exc
         raise StreamConflict(stream_id, version, version + 1) from exc
     return [_row_to_event(r) for r in result.all()]
 
