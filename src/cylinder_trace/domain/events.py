@@ -18,6 +18,9 @@ CYLINDER_INSPECTED: Final = "CylinderInspected"
 SMART_VALVE_FITTED: Final = "SmartValveFitted"
 CYLINDER_SEIZED: Final = "CylinderSeized"
 CYLINDER_SCRAPPED: Final = "CylinderScrapped"
+#: 产权置换: the user's cylinder passes to the company; the company's cylinder goes to the user
+CYLINDER_SWAPPED_OUT: Final = "CylinderSwappedOut"
+CYLINDER_SWAPPED_IN: Final = "CylinderSwappedIn"
 
 REGISTRY_ENTRY_CREATED: Final = "RegistryEntryCreated"
 REGISTRY_ENTRY_CHANGED: Final = "RegistryEntryChanged"
@@ -26,9 +29,24 @@ REGISTRY_ENTRY_CHANGED: Final = "RegistryEntryChanged"
 REFUSED_SUFFIX: Final = "Refused"
 
 
+#: the noun each action's refusal is named after
+_ACTION_NOUNS: Final[dict[str, str]] = {
+    "fill": "Fill",
+    "deliver": "Delivery",
+    "collect": "Collection",
+    "inspect": "Inspection",
+    "fit_valve": "ValveFitting",
+    "seize": "Seizure",
+    "scrap": "Scrapping",
+    "swap_out": "Swap",
+    "swap_in": "Swap",
+}
+
+
 def refusal_type(action: str) -> str:
-    """``fill`` → ``FillRefused``."""
-    return "".join(part.capitalize() for part in action.split("_")) + REFUSED_SUFFIX
+    """``fill`` → ``FillRefused``, ``deliver`` → ``DeliveryRefused``."""
+    noun = _ACTION_NOUNS.get(action) or "".join(part.capitalize() for part in action.split("_"))
+    return noun + REFUSED_SUFFIX
 
 
 @dataclass(frozen=True, slots=True)
