@@ -20,22 +20,41 @@ async def ok(response: httpx.Response, *expected: int) -> dict[str, Any]:
 
 
 async def company(c: httpx.AsyncClient, cid: str = "C1", **extra: Any) -> dict[str, Any]:
-    body = {"id": cid, "name": "大岗子燃气有限公司", "licence_no": "JL-GAS-001", "licence_valid_until": "2030-12-31",
-            **extra}
+    body = {
+        "id": cid,
+        "name": "大岗子燃气有限公司",
+        "licence_no": "JL-GAS-001",
+        "licence_valid_until": "2030-12-31",
+        **extra,
+    }
     return await ok(await c.post("/api/v1/companies", json=body))
 
 
 async def station(c: httpx.AsyncClient, sid: str = "S1", company_id: str = "C1", **extra: Any) -> dict[str, Any]:
-    body = {"id": sid, "company_id": company_id, "name": "一号充装站", "licence_no": "TS-001",
-            "licence_valid_until": "2030-12-31", **extra}
+    body = {
+        "id": sid,
+        "company_id": company_id,
+        "name": "一号充装站",
+        "licence_no": "TS-001",
+        "licence_valid_until": "2030-12-31",
+        **extra,
+    }
     return await ok(await c.post("/api/v1/stations", json=body))
 
 
 async def staff(
     c: httpx.AsyncClient, staff_id: str, kind: str = "filler", company_id: str = "C1", **extra: Any
 ) -> dict[str, Any]:
-    body = {"id": staff_id, "company_id": company_id, "name": "王师傅", "phone": "13800000001", "kind": kind,
-            "certificate_no": f"CERT-{staff_id}", "certificate_valid_until": "2030-12-31", **extra}
+    body = {
+        "id": staff_id,
+        "company_id": company_id,
+        "name": "王师傅",
+        "phone": "13800000001",
+        "kind": kind,
+        "certificate_no": f"CERT-{staff_id}",
+        "certificate_valid_until": "2030-12-31",
+        **extra,
+    }
     return await ok(await c.post("/api/v1/staff", json=body))
 
 
@@ -52,17 +71,34 @@ async def agency(c: httpx.AsyncClient, aid: str = "A1") -> dict[str, Any]:
 async def customer(
     c: httpx.AsyncClient, cust_id: str = "U1", company_id: str = "C1", kind: str = "residential", **extra: Any
 ) -> dict[str, Any]:
-    body = {"id": cust_id, "company_id": company_id, "kind": kind, "name": "张三",
-            "id_number": "220102199001011234", "phone": "13900000000", "address": "大岗子镇幸福街1号", **extra}
+    body = {
+        "id": cust_id,
+        "company_id": company_id,
+        "kind": kind,
+        "name": "张三",
+        "id_number": "220102199001011234",
+        "phone": "13900000000",
+        "address": "大岗子镇幸福街1号",
+        **extra,
+    }
     return await ok(await c.post("/api/v1/customers", json=body))
 
 
 async def cylinder(
-    c: httpx.AsyncClient, company_id: str = "C1", model: str = "YSP35.5", manufactured_on: str = "2024-05-01",
+    c: httpx.AsyncClient,
+    company_id: str = "C1",
+    model: str = "YSP35.5",
+    manufactured_on: str = "2024-05-01",
     **extra: Any,
 ) -> dict[str, Any]:
-    body = {"event_id": eid(), "model": model, "manufacturer_code": "M01", "manufactured_on": manufactured_on,
-            "owner": {"company_id": company_id}, **extra}
+    body = {
+        "event_id": eid(),
+        "model": model,
+        "manufacturer_code": "M01",
+        "manufactured_on": manufactured_on,
+        "owner": {"company_id": company_id},
+        **extra,
+    }
     return await ok(await c.post("/api/v1/cylinders", json=body), 201)
 
 
@@ -78,14 +114,30 @@ async def town(c: httpx.AsyncClient) -> None:
 
 
 async def fill(c: httpx.AsyncClient, code: str, at: str = "2026-11-28T09:00:00+08:00", **extra: Any) -> httpx.Response:
-    body = {"event_id": eid(), "code": code, "station_id": "S1", "filler_id": "F1", "occurred_at": at,
-            "net_mass_kg": 14.5, "checks": {"pre_fill_ok": True, "post_fill_ok": True, "leak_ok": True}, **extra}
+    body = {
+        "event_id": eid(),
+        "code": code,
+        "station_id": "S1",
+        "filler_id": "F1",
+        "occurred_at": at,
+        "net_mass_kg": 14.5,
+        "checks": {"pre_fill_ok": True, "post_fill_ok": True, "leak_ok": True},
+        **extra,
+    }
     return await c.post("/api/v1/fills", json=body)
 
 
-async def deliver(c: httpx.AsyncClient, code: str, at: str = "2026-11-28T10:00:00+08:00", **extra: Any) -> httpx.Response:
-    body = {"event_id": eid(), "code": code, "customer_id": "U1", "worker_id": "D1", "vehicle_plate": "吉G12345",
-            "occurred_at": at,
-            "safety_check": {"performed": True, "notice_given": True, "customer_signed": True, "hazards": []},
-            **extra}
+async def deliver(
+    c: httpx.AsyncClient, code: str, at: str = "2026-11-28T10:00:00+08:00", **extra: Any
+) -> httpx.Response:
+    body = {
+        "event_id": eid(),
+        "code": code,
+        "customer_id": "U1",
+        "worker_id": "D1",
+        "vehicle_plate": "吉G12345",
+        "occurred_at": at,
+        "safety_check": {"performed": True, "notice_given": True, "customer_signed": True, "hazards": []},
+        **extra,
+    }
     return await c.post("/api/v1/deliveries", json=body)

@@ -45,11 +45,13 @@ def test_make_then_parse_round_trips(parts: tuple[str, int, str]) -> None:
     assert parse_grai(grai.code) == grai
     assert code_from_scan(grai.digital_link("http://h:8000")) == grai
     epc = grai.epc_uri(len(prefix))
-    assert epc == f"urn:epc:id:grai:{prefix}.{grai.head[1 + len(prefix):]}.{serial}"
+    assert epc == f"urn:epc:id:grai:{prefix}.{grai.head[1 + len(prefix) :]}.{serial}"
 
 
 @given(grais(), st.data())
-def test_every_single_character_change_in_the_digits_is_caught(parts: tuple[str, int, str], data: st.DataObject) -> None:
+def test_every_single_character_change_in_the_digits_is_caught(
+    parts: tuple[str, int, str], data: st.DataObject
+) -> None:
     code = make_grai(*parts).code
     index = data.draw(st.integers(0, 13))
     replacement = data.draw(st.sampled_from([d for d in "0123456789" if d != code[index]]))
