@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any, Literal
 
 import sqlalchemy as sa
@@ -18,6 +17,7 @@ from ...app.principals import Principal
 from ...app.unit_of_work import Tx
 from ...domain.commands import FitValve, ScrapCylinder, SeizeCylinder
 from ...domain.cylinder import STATUSES, fold, state_from_json
+from ...domain.dates import local_day
 from ...store import event_store
 from ...store.tables import cylinders
 from ..commands import REFUSAL_RESPONSES, run_command
@@ -123,7 +123,7 @@ async def list_cylinders(
         if company is not None:
             query = query.where(cylinders.c.company_id == company)
         if overdue is not None:
-            today = date.today()
+            today = local_day(services.uow.clock(), services.settings.timezone)
             cond = cylinders.c.next_inspection_due < today
             query = query.where(cond if overdue else sa.not_(cond))
         if after is not None:
