@@ -315,9 +315,7 @@ class Valve:
         auth = self.state.filling
         if auth is None:
             return []
-        delivered = _grams(
-            max(0.0, min(mass_kg, auth.max_mass_kg, self.state.capacity_kg - self.state.content_kg))
-        )
+        delivered = _grams(max(0.0, min(mass_kg, auth.max_mass_kg, self.state.capacity_kg - self.state.content_kg)))
         self.state.content_kg = round(self.state.content_kg + delivered, 3)
         self.state.filling = None
         return [self._emit(EventType.FILL_COMPLETED, {"auth_id": auth.auth_id, "mass_kg": delivered})]

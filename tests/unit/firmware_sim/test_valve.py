@@ -31,9 +31,7 @@ VALVE = "V0000001"
 T0 = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
 
 
-def new_valve(
-    tmp_path: Path | None = None, *, content_kg: float = 1.5, clock: ManualClock | None = None
-) -> Valve:
+def new_valve(tmp_path: Path | None = None, *, content_kg: float = 1.5, clock: ManualClock | None = None) -> Valve:
     store = StateFile(tmp_path / f"{VALVE}.json") if tmp_path else None
     return Valve.boot(VALVE, SECRET, store=store, clock=clock or ManualClock(T0), content_kg=content_kg)
 
