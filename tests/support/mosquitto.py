@@ -143,9 +143,7 @@ def running_mosquitto(
         conf_path = work / "mosquitto.conf"
         for _ in range(attempts):  # the free port may be taken between choosing and binding it
             port = free_port(host)
-            conf_path.write_text(
-                render_config(base, host=host, port=port, data_dir=data_dir, log_path=log_path)
-            )
+            conf_path.write_text(render_config(base, host=host, port=port, data_dir=data_dir, log_path=log_path))
             process = subprocess.Popen(
                 [binary, "-c", str(conf_path)],
                 stdin=subprocess.DEVNULL,
@@ -168,14 +166,14 @@ def running_mosquitto(
 
 
 def mosquitto_fixture(
-    *, scope: Scope = "module", conf: Path = DEPLOY_CONF
+    *, name: str = "mosquitto", scope: Scope = "module", conf: Path = DEPLOY_CONF
 ) -> Callable[[], Iterator[RunningMosquitto]]:
-    """A pytest fixture running a private mosquitto; bind it to a name in the test module:
+    """A pytest fixture called ``name`` running a private mosquitto; bind it in the test module:
 
     ``mosquitto = mosquitto_fixture(scope="module")``
     """
 
-    @pytest.fixture(scope=scope)
+    @pytest.fixture(name=name, scope=scope)
     def _mosquitto() -> Iterator[RunningMosquitto]:
         with running_mosquitto(conf=conf) as broker:
             yield broker

@@ -370,9 +370,7 @@ def parse_event_message(topic: str, payload: bytes, max_bytes: int = MAX_MESSAGE
     _check_data(event_type, data)
     if _MAC.fullmatch(mac) is None:
         raise RejectedMessage("bad mac: expected 64 lowercase hex digits")
-    return ValveMessage(
-        valve_id=valve_id, seq=seq, ts=ts, ts_text=ts_text, type=event_type, data=data, mac=mac
-    )
+    return ValveMessage(valve_id=valve_id, seq=seq, ts=ts, ts_text=ts_text, type=event_type, data=data, mac=mac)
 
 
 def verify_mac(secret: bytes, msg: ValveMessage) -> bool:
@@ -545,9 +543,7 @@ def _check_authorize_fill(fields: Mapping[str, Any]) -> None:
             raise ValueError
         parse_ts(expires)
     except ValueError:
-        raise RejectedMessage(
-            "bad fields for authorize_fill: 'expires' must be UTC YYYY-MM-DDTHH:MM:SS.mmmZ"
-        ) from None
+        raise RejectedMessage("bad fields for authorize_fill: 'expires' must be UTC YYYY-MM-DDTHH:MM:SS.mmmZ") from None
 
 
 def command_mac_ok(secret: bytes, command: ValveCommand) -> bool:

@@ -230,13 +230,9 @@ def test_malformed_commands(change: dict[str, Any], reason: str) -> None:
 
 def test_command_builders_refuse_nonsense() -> None:
     with pytest.raises(ValueError):
-        authorize_fill_command(
-            SECRET, "V1", auth_id="nope", station_id="S", max_mass_kg=1, expires=datetime.now(UTC)
-        )
+        authorize_fill_command(SECRET, "V1", auth_id="nope", station_id="S", max_mass_kg=1, expires=datetime.now(UTC))
     with pytest.raises(ValueError):
-        authorize_fill_command(
-            SECRET, "V1", auth_id=uuid4(), station_id="S", max_mass_kg=-1, expires=datetime.now(UTC)
-        )
+        authorize_fill_command(SECRET, "V1", auth_id=uuid4(), station_id="S", max_mass_kg=-1, expires=datetime.now(UTC))
     with pytest.raises(ValueError):
         lock_command(SECRET, "V1", reason="")
     with pytest.raises(ValueError):
@@ -246,12 +242,10 @@ def test_command_builders_refuse_nonsense() -> None:
 valve_ids = st.from_regex(r"\A[A-Za-z0-9_-]{1,32}\Z")
 moments = st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(UTC))
 pct = st.floats(0, 100, allow_nan=False)
-event_bodies = st.one_of(
+event_bodies: st.SearchStrategy[tuple[EventType, dict[str, Any]]] = st.one_of(
     st.tuples(
         st.just(EventType.HEARTBEAT),
-        st.fixed_dictionaries(
-            {"battery_pct": pct, "rssi": st.integers(-120, 0)}, optional={"level_pct": pct}
-        ),
+        st.fixed_dictionaries({"battery_pct": pct, "rssi": st.integers(-120, 0)}, optional={"level_pct": pct}),
     ),
     st.tuples(st.sampled_from([EventType.OPENED, EventType.CLOSED]), st.just({})),
     st.tuples(
