@@ -23,8 +23,8 @@ from .commands import (
     SeizeCylinder,
     command_json,
 )
-from .dates import add_years
 from .cylinder import CylinderState, lifecycle_violation
+from .dates import add_years
 from .events import NewEvent
 from .policy import Policy
 from .rules.catalogue import FILL_UNKNOWN_CODE
