@@ -43,12 +43,27 @@ def shared_events_subscription(group: str) -> str:
     return f"$share/{group}/{EVENTS_SUBSCRIPTION}"
 
 
-class RejectedMessage(ValueError):
-    """A payload or topic that breaks the protocol; ``reason`` says how, for the dead-letter table."""
+class RejectKind(StrEnum):
+    """A stable category of :class:`RejectedMessage`, for metrics and dead-letter queries."""
 
-    def __init__(self, reason: str) -> None:
+    BAD_TOPIC = "bad_topic"
+    OVERSIZE = "oversize"
+    NOT_UTF8 = "not_utf8"
+    NOT_JSON = "not_json"
+    UNKNOWN_TYPE = "unknown_type"
+    BAD_MAC = "bad_mac"
+    #: everything else: missing or wrong-typed fields, v, valve id, seq, ts, data
+    SCHEMA = "schema"
+
+
+class RejectedMessage(ValueError):
+    """A payload or topic that breaks the protocol; ``reason`` says how, for the dead-letter table,
+    ``kind`` which category that is (the wording of ``reason`` may improve, ``kind`` stays)."""
+
+    def __init__(self, reason: str, kind: RejectKind = RejectKind.SCHEMA) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.kind = kind
 
 
 # --- topics ---------------------------------------------------------------------------------------
@@ -93,13 +108,13 @@ def parse_topic(topic: str) -> ValveTopic:
     root, sep, rest = topic.rpartition("/")
     prefix, _, valve_id = root.rpartition("/")
     if not sep or prefix != TOPIC_ROOT:
-        raise RejectedMessage(f"topic {topic!r} is not under {TOPIC_ROOT}/{{valve_id}}/")
+        raise RejectedMessage(f"topic {topic!r} is not under {TOPIC_ROOT}/{{valve_id}}/", RejectKind.BAD_TOPIC)
     if not is_valid_valve_id(valve_id):
-        raise RejectedMessage(f"topic {topic!r}: invalid valve id")
+        raise RejectedMessage(f"topic {topic!r}: invalid valve id", RejectKind.BAD_TOPIC)
     try:
         kind = TopicKind(rest)
     except ValueError:
-        raise RejectedMessage(f"topic {topic!r}: unknown kind {rest!r}") from None
+        raise RejectedMessage(f"topic {topic!r}: unknown kind {rest!r}", RejectKind.BAD_TOPIC) from None
     return ValveTopic(valve_id, kind)
 
 
@@ -270,33 +285,35 @@ def _reject_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     obj: dict[str, Any] = {}
     for key, value in pairs:
         if key in obj:
-            raise RejectedMessage(f"duplicate key {key!r}")
+            raise RejectedMessage(f"duplicate key {key!r}", RejectKind.NOT_JSON)
         obj[key] = value
     return obj
 
 
 def _reject_constant(name: str) -> Any:
-    raise RejectedMessage(f"not JSON: {name} is not a JSON number")
+    raise RejectedMessage(f"not JSON: {name} is not a JSON number", RejectKind.NOT_JSON)
 
 
 def decode_json_object(payload: bytes, max_bytes: int = MAX_MESSAGE_BYTES) -> dict[str, Any]:
     """Size, UTF-8, JSON (no duplicate keys, no NaN) and object-ness, in that order."""
     if len(payload) > max_bytes:
-        raise RejectedMessage(f"oversize: {len(payload)} bytes > {max_bytes}")
+        raise RejectedMessage(f"oversize: {len(payload)} bytes > {max_bytes}", RejectKind.OVERSIZE)
     try:
         text = payload.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise RejectedMessage(f"not UTF-8: {exc.reason} at byte {exc.start}") from None
+        raise RejectedMessage(f"not UTF-8: {exc.reason} at byte {exc.start}", RejectKind.NOT_UTF8) from None
     try:
         obj = json.loads(text, object_pairs_hook=_reject_duplicate_keys, parse_constant=_reject_constant)
     except RejectedMessage:
         raise
     except json.JSONDecodeError as exc:
-        raise RejectedMessage(f"not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+        raise RejectedMessage(
+            f"not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}", RejectKind.NOT_JSON
+        ) from None
     except (ValueError, RecursionError) as exc:  # e.g. an integer with too many digits, deep nesting
-        raise RejectedMessage(f"not JSON: {type(exc).__name__}") from None
+        raise RejectedMessage(f"not JSON: {type(exc).__name__}", RejectKind.NOT_JSON) from None
     if not isinstance(obj, dict):
-        raise RejectedMessage(f"not a JSON object: {type(obj).__name__}")
+        raise RejectedMessage(f"not a JSON object: {type(obj).__name__}", RejectKind.NOT_JSON)
     return obj
 
 
@@ -345,7 +362,7 @@ def parse_event_message(topic: str, payload: bytes, max_bytes: int = MAX_MESSAGE
     """
     parsed_topic = parse_topic(topic)
     if parsed_topic.kind is not TopicKind.EVENTS:
-        raise RejectedMessage(f"topic {topic!r} is not an events topic")
+        raise RejectedMessage(f"topic {topic!r} is not an events topic", RejectKind.BAD_TOPIC)
     obj = decode_json_object(payload, max_bytes)
     _check_version(obj)
     valve_id = _check_valve_id(obj, parsed_topic.valve_id)
@@ -366,10 +383,10 @@ def parse_event_message(topic: str, payload: bytes, max_bytes: int = MAX_MESSAGE
     try:
         event_type = EventType(type_text)
     except ValueError:
-        raise RejectedMessage(f"unknown type {type_text[:40]!r}") from None
+        raise RejectedMessage(f"unknown type {type_text[:40]!r}", RejectKind.UNKNOWN_TYPE) from None
     _check_data(event_type, data)
     if _MAC.fullmatch(mac) is None:
-        raise RejectedMessage("bad mac: expected 64 lowercase hex digits")
+        raise RejectedMessage("bad mac: expected 64 lowercase hex digits", RejectKind.BAD_MAC)
     return ValveMessage(valve_id=valve_id, seq=seq, ts=ts, ts_text=ts_text, type=event_type, data=data, mac=mac)
 
 
@@ -502,7 +519,7 @@ def parse_command_message(topic: str, payload: bytes, max_bytes: int = MAX_MESSA
     """Validate a command received on ``topic``; raise :class:`RejectedMessage` with a reason."""
     parsed_topic = parse_topic(topic)
     if parsed_topic.kind is not TopicKind.COMMANDS:
-        raise RejectedMessage(f"topic {topic!r} is not a commands topic")
+        raise RejectedMessage(f"topic {topic!r} is not a commands topic", RejectKind.BAD_TOPIC)
     obj = decode_json_object(payload, max_bytes)
     _check_version(obj)
     valve_id = _check_valve_id(obj, parsed_topic.valve_id)
@@ -511,7 +528,7 @@ def parse_command_message(topic: str, payload: bytes, max_bytes: int = MAX_MESSA
     try:
         cmd = CommandType(cmd_text)
     except ValueError:
-        raise RejectedMessage(f"unknown cmd {cmd_text[:40]!r}") from None
+        raise RejectedMessage(f"unknown cmd {cmd_text[:40]!r}", RejectKind.UNKNOWN_TYPE) from None
     fields = {k: v for k, v in obj.items() if k not in {"v", "valve_id", "cmd", "mac"}}
     expected = _COMMAND_FIELDS[cmd]
     if set(fields) != expected:
@@ -522,7 +539,7 @@ def parse_command_message(topic: str, payload: bytes, max_bytes: int = MAX_MESSA
     elif _text(200)(fields["reason"]) is not None:
         raise RejectedMessage("bad fields for lock: 'reason' must be a non-empty string")
     if _MAC.fullmatch(mac) is None:
-        raise RejectedMessage("bad mac: expected 64 lowercase hex digits")
+        raise RejectedMessage("bad mac: expected 64 lowercase hex digits", RejectKind.BAD_MAC)
     return ValveCommand(valve_id=valve_id, cmd=cmd, fields=fields, mac=mac)
 
 

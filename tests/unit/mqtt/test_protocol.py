@@ -16,6 +16,7 @@ from cylinder_trace.mqtt.protocol import (
     CommandType,
     EventType,
     RejectedMessage,
+    RejectKind,
     TopicKind,
     ValveTopic,
     authorize_fill_command,
@@ -138,6 +139,28 @@ def test_every_failure_has_a_reason(raw: bytes, reason: str) -> None:
     with pytest.raises(RejectedMessage) as caught:
         parse_event_message(TOPIC, raw)
     assert reason in caught.value.reason
+
+
+@pytest.mark.parametrize(
+    ("topic", "raw", "kind"),
+    [
+        ("ct/v1/valves/V0000001/status", payload(), RejectKind.BAD_TOPIC),
+        ("ct/v1/valves/a+b/events", payload(), RejectKind.BAD_TOPIC),
+        (TOPIC, b"x" * (MAX_MESSAGE_BYTES + 1), RejectKind.OVERSIZE),
+        (TOPIC, b"\xff", RejectKind.NOT_UTF8),
+        (TOPIC, b"{", RejectKind.NOT_JSON),
+        (TOPIC, b"[]", RejectKind.NOT_JSON),
+        (TOPIC, b'{"v":1,"v":1}', RejectKind.NOT_JSON),
+        (TOPIC, payload(type="refuelled"), RejectKind.UNKNOWN_TYPE),
+        (TOPIC, payload(mac="x"), RejectKind.BAD_MAC),
+        (TOPIC, payload(seq=0), RejectKind.SCHEMA),
+        (TOPIC, payload(v=2), RejectKind.SCHEMA),
+    ],
+)
+def test_every_rejection_has_a_stable_kind(topic: str, raw: bytes, kind: RejectKind) -> None:
+    with pytest.raises(RejectedMessage) as caught:
+        parse_event_message(topic, raw)
+    assert caught.value.kind is kind
 
 
 @pytest.mark.parametrize(
