@@ -34,3 +34,13 @@ def test_a_config_without_a_directive_to_replace_is_refused(tmp_path: Path) -> N
     )
     with pytest.raises(MosquittoError, match="listener"):
         render_config(without_listener, host="127.0.0.1", port=1, data_dir=tmp_path, log_path=tmp_path / "log")
+
+
+def test_a_missing_mosquitto_is_an_error_not_a_skip(monkeypatch: pytest.MonkeyPatch) -> None:
+    import tests.support.mosquitto as helper
+
+    monkeypatch.setenv(helper.MOSQUITTO_BIN_ENV, "/nonexistent/mosquitto")
+    monkeypatch.setattr(helper.shutil, "which", lambda name: None)
+    monkeypatch.setattr(helper.os, "access", lambda path, mode: False)
+    with pytest.raises(MosquittoError, match="no mosquitto binary"), helper.running_mosquitto():
+        pass
