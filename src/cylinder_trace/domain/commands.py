@@ -98,3 +98,41 @@ class ScrapCylinder:
     occurred_at: datetime
     company_id: str | None = None
     handed_in_by: dict[str, str] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RecordSafetyCheck:
+    """An in-home safety check at a customer's (入户安检), outside a delivery."""
+
+    customer_id: str
+    worker_id: str
+    occurred_at: datetime
+    notice_given: bool
+    customer_signed: bool
+    hazards: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class ExecuteSwap:
+    """产权置换: the customer's own cylinder ``old_code`` for the company cylinder ``new_code``."""
+
+    swap_id: str
+    old_code: str
+    new_code: str
+    customer_id: str
+    occurred_at: datetime
+    residual_kg: float
+    recycle_price_cny: float | None = None
+
+    @property
+    def code(self) -> str:
+        """The stream a refusal is recorded on: the customer's cylinder."""
+        return self.old_code
+
+
+@dataclass(frozen=True, slots=True)
+class RefundDeposit:
+    swap_id: str
+    #: the company cylinder the customer returns
+    code: str
+    occurred_at: datetime

@@ -92,6 +92,10 @@ class CylinderState:
     serving_company_id: str | None = None
     customer_id: str | None = None
     version: int = 0
+    #: the day the company took the cylinder over from a customer (产权置换), if it did
+    acquired_on: date | None = None
+    #: taken over in a swap and not yet passed an inspection since: may not be filled
+    inspection_required: bool = False
 
     @property
     def is_scrapped(self) -> bool:
@@ -184,6 +188,7 @@ def apply(state: CylinderState | None, event_type: str, data: Mapping[str, Any],
             life_expires_on=date.fromisoformat(data["life_expires_on"]),
             valve_phase="single" if passed and data.get("converted_to_single_phase") else s.valve_phase,
             holder=Holder("agency", data["agency_id"]),
+            inspection_required=s.inspection_required and not passed,
         )
     if event_type == ev.SMART_VALVE_FITTED:
         return replace(s, smart_valve_id=data["valve_id"])
@@ -191,6 +196,14 @@ def apply(state: CylinderState | None, event_type: str, data: Mapping[str, Any],
         return replace(s, status="seized")
     if event_type == ev.CYLINDER_SCRAPPED:
         return replace(s, status="scrapped", smart_valve_id=None)
+    if event_type == ev.CYLINDER_SWAPPED_OUT:
+        company = data["company_id"]
+        return replace(s, status="empty_in_stock", owner=Owner(company_id=company), serving_company_id=None,
+                       holder=Holder("company", company), customer_id=None,
+                       acquired_on=date.fromisoformat(data["day"]), inspection_required=True)
+    if event_type == ev.CYLINDER_SWAPPED_IN:
+        return replace(s, status="at_customer", holder=Holder("customer", data["customer_id"]),
+                       customer_id=data["customer_id"])
     return s
 
 
@@ -224,6 +237,8 @@ def state_to_json(state: CylinderState) -> dict[str, Any]:
         "serving_company_id": state.serving_company_id,
         "customer_id": state.customer_id,
         "prefix_length": state.prefix_length,
+        "acquired_on": state.acquired_on.isoformat() if state.acquired_on else None,
+        "inspection_required": state.inspection_required,
         "version": state.version,
     }
 
@@ -254,4 +269,6 @@ def state_from_json(raw: Mapping[str, Any]) -> CylinderState:
         serving_company_id=raw.get("serving_company_id"),
         customer_id=raw.get("customer_id"),
         version=raw["version"],
+        acquired_on=_date(raw.get("acquired_on")),
+        inspection_required=bool(raw.get("inspection_required", False)),
     )

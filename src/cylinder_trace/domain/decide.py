@@ -13,11 +13,14 @@ from typing import Any
 
 from . import events as ev
 from .commands import (
+    ExecuteSwap,
     FitValve,
     RecordCollection,
     RecordDelivery,
     RecordFill,
     RecordInspection,
+    RecordSafetyCheck,
+    RefundDeposit,
     RegisterCylinder,
     ScrapCylinder,
     SeizeCylinder,
@@ -62,7 +65,7 @@ def _judge(
 ) -> Decision:
     found: list[Violation] = []
     if state is None:
-        return _unknown_code(action, cmd)
+        return _unknown_code(action, cmd, [v for check in checks for v in check(None, cmd)])
     lifecycle = lifecycle_violation(state, action)
     if lifecycle is not None:
         found.append(lifecycle)
@@ -79,12 +82,13 @@ def _judge(
     return Decision(accepted, found)
 
 
-def _unknown_code(action: str, cmd: Any) -> Decision:
-    """A well-formed code nobody registered: the refusal is evidence against the place it was seen."""
+def _unknown_code(action: str, cmd: Any, found: list[Violation] | None = None) -> Decision:
+    """A well-formed code nobody registered: the refusal is evidence against the place it was seen.
+    The checks may say so themselves (naming the station's company); else the bare rule is used."""
     station = getattr(cmd, "station_id", None)
     subject = f"station:{station}" if station else f"code:{cmd.code}"
-    violation = FILL_UNKNOWN_CODE.violation(subject, code=cmd.code)
-    return _refusal(action, subject, cmd, [violation])
+    violations = found or [FILL_UNKNOWN_CODE.violation(subject, code=cmd.code)]
+    return _refusal(action, subject, cmd, violations)
 
 
 def _event(event_type: str, cmd: Any, data: dict[str, Any]) -> NewEvent:
@@ -165,8 +169,12 @@ def _last_interval_start(life_expires_on: date, policy: Policy) -> date:
     return add_years(life_expires_on, -policy.inspection_interval_years)
 
 
-def fit_valve(state: CylinderState | None, cmd: FitValve, checks: Checks = ()) -> Decision:
-    data = {"valve_id": cmd.valve_id, "replaced_valve_id": state.smart_valve_id if state else None}
+def fit_valve(state: CylinderState | None, cmd: FitValve, checks: Checks = (),
+              subsidy: dict[str, Any] | None = None) -> Decision:
+    data: dict[str, Any] = {"valve_id": cmd.valve_id,
+                            "replaced_valve_id": state.smart_valve_id if state else None}
+    if subsidy is not None:
+        data["subsidy"] = subsidy
     return _judge("fit_valve", state, cmd, checks, lambda: [_event(ev.SMART_VALVE_FITTED, cmd, data)])
 
 
@@ -175,8 +183,45 @@ def seize(state: CylinderState | None, cmd: SeizeCylinder, checks: Checks = ()) 
     return _judge("seize", state, cmd, checks, lambda: [_event(ev.CYLINDER_SEIZED, cmd, data)])
 
 
-def scrap(state: CylinderState | None, cmd: ScrapCylinder, checks: Checks = ()) -> Decision:
-    data = {"reason": cmd.reason, "company_id": cmd.company_id, "handed_in_by": cmd.handed_in_by,
-            "previous_status": state.status if state else None,
-            "previous_owner": state.owner.to_json() if state else None}
+def scrap(state: CylinderState | None, cmd: ScrapCylinder, checks: Checks = (),
+          subsidy: dict[str, Any] | None = None) -> Decision:
+    data: dict[str, Any] = {"reason": cmd.reason, "company_id": cmd.company_id,
+                            "handed_in_by": cmd.handed_in_by,
+                            "previous_status": state.status if state else None,
+                            "previous_owner": state.owner.to_json() if state else None}
+    if subsidy is not None:
+        data["subsidy"] = subsidy
     return _judge("scrap", state, cmd, checks, lambda: [_event(ev.CYLINDER_SCRAPPED, cmd, data)])
+
+
+def safety_check(cmd: RecordSafetyCheck, stream: str, violations: Sequence[Violation] = ()) -> Decision:
+    """An in-home safety check is recorded as it was done; hazards it found travel as violations."""
+    data: dict[str, Any] = {"customer_id": cmd.customer_id, "worker_id": cmd.worker_id,
+                            "notice_given": cmd.notice_given, "customer_signed": cmd.customer_signed,
+                            "hazards": [dict(h) for h in cmd.hazards]}
+    if violations:
+        data["violations"] = _violations_json(violations)
+    return Decision([NewEvent(ev.SAFETY_CHECK_RECORDED, data, cmd.occurred_at, stream)], list(violations))
+
+
+def swap(old: CylinderState | None, new: CylinderState | None, cmd: ExecuteSwap,
+         accept: Callable[[], list[NewEvent]], checks: Checks = ()) -> Decision:
+    """产权置换: the lifecycle of both cylinders plus the checks; a refusal goes on the old one's stream."""
+    assert old is not None and new is not None, "the app layer answers unknown codes with 404"
+    found = [v for v in (lifecycle_violation(old, "swap_out"), lifecycle_violation(new, "swap_in")) if v]
+    for check in checks:
+        found.extend(check(old, cmd))
+    if blocking(found):
+        return _refusal("swap_out", ev.cylinder_stream(old.code), cmd, found)
+    accepted = accept()
+    if found:
+        first = accepted[0]
+        accepted[0] = NewEvent(first.type, {**first.data, "violations": _violations_json(found)},
+                               first.occurred_at, first.stream_id)
+    return Decision(accepted, found)
+
+
+def refund_deposit(returned: CylinderState | None, cmd: RefundDeposit,
+                   accept: Callable[[], list[NewEvent]]) -> Decision:
+    """The returned company cylinder is collected from the customer (the lifecycle decides whether it can)."""
+    return _judge("collect", returned, cmd, (), accept)

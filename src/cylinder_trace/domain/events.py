@@ -21,6 +21,8 @@ CYLINDER_SCRAPPED: Final = "CylinderScrapped"
 #: 产权置换: the user's cylinder passes to the company; the company's cylinder goes to the user
 CYLINDER_SWAPPED_OUT: Final = "CylinderSwappedOut"
 CYLINDER_SWAPPED_IN: Final = "CylinderSwappedIn"
+#: an in-home safety check outside a delivery, on the stream ``safety-checks:<customer_id>``
+SAFETY_CHECK_RECORDED: Final = "SafetyCheckRecorded"
 
 REGISTRY_ENTRY_CREATED: Final = "RegistryEntryCreated"
 REGISTRY_ENTRY_CHANGED: Final = "RegistryEntryChanged"

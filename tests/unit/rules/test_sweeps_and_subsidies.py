@@ -1,0 +1,97 @@
+"""Sweep rules on a day, and who earns which subsidy."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+
+from cylinder_trace.domain.cylinder import Owner
+from cylinder_trace.domain.rules import subsidies, sweeps
+
+from .support import POLICY, TODAY, cylinder, household, restaurant, rules_of
+
+D = timedelta(days=1)
+AT_CUSTOMER = {"status": "at_customer", "customer_id": "U1"}
+
+
+@pytest.mark.parametrize(("changes", "expected"), [
+    ({"next_inspection_due": TODAY + timedelta(days=30)}, ["INSPECTION_DUE_SOON"]),
+    ({"next_inspection_due": TODAY + timedelta(days=31)}, []),
+    ({"next_inspection_due": TODAY}, ["INSPECTION_DUE_SOON"]),
+    ({"next_inspection_due": TODAY, "status": "scrapped"}, []),
+    ({"next_inspection_due": TODAY - D, **AT_CUSTOMER}, ["OVERDUE_AT_CUSTOMER"]),
+    ({"next_inspection_due": TODAY, **AT_CUSTOMER}, ["INSPECTION_DUE_SOON"]),
+    ({"next_inspection_due": TODAY - D}, []),  # overdue but in stock: the fill check stops it
+    ({"life_expires_on": TODAY, **AT_CUSTOMER}, ["LIFE_EXPIRED_AT_CUSTOMER"]),
+    ({"life_expires_on": TODAY + D, **AT_CUSTOMER}, []),
+])
+def test_cylinder_sweep(changes: dict[str, object], expected: list[str]) -> None:
+    found = sweeps.cylinder_sweep(cylinder(**changes), TODAY, POLICY)
+    assert rules_of(found) == expected
+    assert all(v.subject.startswith("cylinder:") and v.detail["company_id"] == "C1" for v in found)
+
+
+@pytest.mark.parametrize(("customer", "last", "expected"), [
+    (restaurant(), date(2026, 11, 1), []),
+    (restaurant(), date(2026, 10, 31), ["SAFETY_CHECK_OVERDUE"]),
+    (restaurant(), None, ["SAFETY_CHECK_OVERDUE"]),
+    (household(), None, []),
+])
+def test_monthly_check_of_non_residential_customers(customer: object, last: date | None,
+                                                    expected: list[str]) -> None:
+    found = sweeps.safety_check_overdue(customer, last, TODAY)  # type: ignore[arg-type]
+    assert rules_of(found) == expected
+    if found:
+        assert found[0].subject == "customer:R1" and found[0].detail["month"] == "2026-11"
+
+
+CUTOFF = date(2023, 9, 30)
+
+
+@pytest.mark.parametrize(("owner", "day", "paid", "amount"), [
+    (Owner(company_id="C1"), CUTOFF, False, 30),
+    (Owner(company_id="C1"), CUTOFF - D, False, None),
+    (Owner(company_id="C1"), TODAY, True, None),
+    (Owner(customer_id="U1"), TODAY, False, None),
+])
+def test_smart_valve_subsidy(owner: Owner, day: date, paid: bool, amount: int | None) -> None:
+    s = subsidies.smart_valve(cylinder(owner=owner), day, POLICY, already_paid=paid)
+    assert (s.amount_cny if s else None) == amount
+    if s:
+        assert (s.kind, s.company_id) == ("smart_valve", "C1")
+
+
+HANDED = {"name": "赵六", "id_number": "220102198001011234", "phone": "13700000000", "address": "幸福街9号"}
+
+
+@pytest.mark.parametrize(("owner", "company", "handed", "day", "amount"), [
+    (Owner(customer_id="U1"), "C1", HANDED, TODAY, 10),
+    (Owner(company_id="C2"), "C1", HANDED, TODAY, 10),
+    (Owner(company_id="C1"), "C1", HANDED, TODAY, None),  # its own fleet earns nothing
+    (Owner(customer_id="U1"), "C1", None, TODAY, None),  # no real-name registration
+    (Owner(customer_id="U1"), "C1", {**HANDED, "phone": ""}, TODAY, None),
+    (Owner(customer_id="U1"), "C1", HANDED, CUTOFF - D, None),
+    (Owner(customer_id="U1"), None, HANDED, TODAY, None),
+])
+def test_recycling_subsidy(owner: Owner, company: str | None, handed: dict[str, str] | None, day: date,
+                           amount: int | None) -> None:
+    s = subsidies.recycling(cylinder(owner=owner), company, handed, day, POLICY)
+    assert (s.amount_cny if s else None) == amount
+
+
+def test_missing_real_name_fields_are_named() -> None:
+    assert subsidies.missing_hand_in_fields(None) == []
+    assert subsidies.missing_hand_in_fields(HANDED) == []
+    assert subsidies.missing_hand_in_fields({"name": "赵六", "phone": " "}) == ["id_number", "phone", "address"]
+
+
+@pytest.mark.parametrize(("hours", "expected"), [(71.9, []), (72, ["VALVE_OFFLINE"]), (200, ["VALVE_OFFLINE"])])
+def test_valve_offline(hours: float, expected: list[str]) -> None:
+    from datetime import UTC, datetime
+
+    now = datetime(2026, 11, 28, 2, tzinfo=UTC)
+    found = sweeps.valve_offline("V1", "CODE1", "C1", now - timedelta(hours=hours), now, POLICY)
+    assert rules_of(found) == expected
+    assert all(v.subject == "cylinder:CODE1" and v.severity == "warn" for v in found)
+    assert sweeps.valve_offline("V1", None, "C1", None, now, POLICY) == []
