@@ -88,15 +88,18 @@ async def cylinder(
     c: httpx.AsyncClient,
     company_id: str = "C1",
     model: str = "YSP35.5",
-    manufactured_on: str = "2024-05-01",
+    manufactured_on: str = "2023-05-01",
     **extra: Any,
 ) -> dict[str, Any]:
+    """A company cylinder of the fleet as it stood before 2023-09-30, so the smart-valve rule
+    (FILL_NO_SMART_VALVE) does not apply; pass a later ``occurred_at`` for a newly acquired one."""
     body = {
         "event_id": eid(),
         "model": model,
         "manufacturer_code": "M01",
         "manufactured_on": manufactured_on,
         "owner": {"company_id": company_id},
+        "occurred_at": "2023-09-01T09:00:00+08:00",
         **extra,
     }
     return await ok(await c.post("/api/v1/cylinders", json=body), 201)

@@ -212,3 +212,52 @@ class InspectionIn(Strict):
     occurred_at: AwareDatetime
     result: Literal["pass", "fail"]
     converted_to_single_phase: bool = False
+
+
+# --- rules: fill checks, safety checks, findings, swaps ------------------------------------------
+Cny = Annotated[float, Field(ge=0, le=100000)]
+
+
+class FillCheckIn(Strict):
+    code: Code
+    station_id: Ident
+    filler_id: Ident | None = None
+
+
+class SafetyCheckRecordIn(Strict):
+    event_id: UUID
+    customer_id: Ident
+    worker_id: Ident
+    occurred_at: AwareDatetime
+    notice_given: bool
+    customer_signed: bool
+    hazards: list[Hazard] = Field(default_factory=list, max_length=50)
+
+
+class FindingNoteIn(Strict):
+    note: Text
+    #: optional: the same event_id again returns the first answer and changes nothing
+    event_id: UUID | None = None
+
+
+class SwapQuoteIn(Strict):
+    code: Code
+    on: date
+    residual_kg: Kg
+    recycle_price_cny: Cny | None = None
+
+
+class SwapIn(Strict):
+    event_id: UUID
+    old_code: Code
+    new_code: Code
+    customer_id: Ident
+    occurred_at: AwareDatetime
+    residual_kg: Kg
+    recycle_price_cny: Cny | None = None
+
+
+class RefundDepositIn(Strict):
+    event_id: UUID
+    occurred_at: AwareDatetime
+    returned_code: Code

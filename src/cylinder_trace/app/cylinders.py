@@ -24,7 +24,11 @@ from ..domain.commands import (
 from ..domain.cylinder import CylinderState, state_to_json
 from ..domain.decide import Checks, Decision
 from ..domain.policy import UnknownModel
-from ..store.tables import code_counters, cylinders
+from ..domain.rules import delivery as delivery_rules
+from ..domain.rules import fill as fill_rules
+from ..domain.rules import subsidies
+from ..store.tables import code_counters, cylinders, subsidy_lines
+from . import fill_checks
 from .errors import Conflict, InvalidInput, NotFound
 from .principals import Principal
 from .registries import require_entry
@@ -174,9 +178,10 @@ async def record_fill(tx: Tx, event_id: str, cmd: RecordFill, principal: Princip
     principal.require("admin", "station_operator", "company_admin")
     station = await require_entry(tx.conn, "station", cmd.station_id, "station_id")
     principal.require_company(station["company_id"])
-    await require_entry(tx.conn, "staff", cmd.filler_id, "filler_id")
+    filler = await require_entry(tx.conn, "staff", cmd.filler_id, "filler_id")
     state = await tx.load_cylinder(parse_code(cmd.code))
-    return await _record(tx, decide.fill(state, cmd), event_id, principal, codes)
+    ctx = await fill_checks.fill_context(tx, station, filler, cmd.occurred_at, cmd.net_mass_kg, cmd.checks)
+    return await _record(tx, decide.fill(state, cmd, [fill_rules.fill_check(ctx)]), event_id, principal, codes)
 
 
 async def record_delivery(
@@ -185,11 +190,15 @@ async def record_delivery(
     principal.require("admin", "delivery_worker", "company_admin", "station_operator")
     customer = await require_entry(tx.conn, "customer", cmd.customer_id, "customer_id")
     principal.require_company(customer["company_id"])
-    await require_entry(tx.conn, "staff", cmd.worker_id, "worker_id")
+    worker = await require_entry(tx.conn, "staff", cmd.worker_id, "worker_id")
+    vehicle = None
     if cmd.vehicle_plate is not None:
-        await require_entry(tx.conn, "vehicle", cmd.vehicle_plate, "vehicle_plate")
+        vehicle = await require_entry(tx.conn, "vehicle", cmd.vehicle_plate, "vehicle_plate")
     state = await _existing(tx, cmd.code)
-    return await _record(tx, decide.deliver(state, cmd), event_id, principal, codes)
+    ctx = await fill_checks.delivery_context(tx, customer, cmd.occurred_at, worker=worker, vehicle=vehicle,
+                                             safety_check=cmd.safety_check, excluding=(state.code,))
+    checks = [delivery_rules.delivery_check(ctx)]
+    return await _record(tx, decide.deliver(state, cmd, checks), event_id, principal, codes)
 
 
 async def record_collection(
@@ -225,7 +234,13 @@ async def fit_valve(tx: Tx, event_id: str, cmd: FitValve, principal: Principal, 
         cylinders.c.smart_valve_id == cmd.valve_id, cylinders.c.code != state.code))).first()
     if fitted is not None:
         raise Conflict(f"valve {cmd.valve_id} is fitted to cylinder {fitted.code}")
-    return await _record(tx, decide.fit_valve(state, cmd), event_id, principal, codes)
+    day, policy = fill_checks.rule_day(tx, cmd.occurred_at)
+    paid = (await tx.conn.execute(sa.select(subsidy_lines.c.event_id).where(
+        subsidy_lines.c.kind == "smart_valve", subsidy_lines.c.code == state.code,
+        subsidy_lines.c.valve_id == cmd.valve_id))).first()
+    subsidy = subsidies.smart_valve(state, day, policy, already_paid=paid is not None)
+    decision = decide.fit_valve(state, cmd, subsidy=subsidy.to_json() if subsidy else None)
+    return await _record(tx, decision, event_id, principal, codes)
 
 
 async def seize(tx: Tx, event_id: str, cmd: SeizeCylinder, principal: Principal, codes: CodeSettings) -> Outcome:
@@ -243,5 +258,12 @@ async def scrap(tx: Tx, event_id: str, cmd: ScrapCylinder, principal: Principal,
     principal.require_company(company_id)
     if not principal.sees_all_companies and state.company_id != company_id and state.owner.customer_id is None:
         principal.require_company(state.company_id)
+    missing = subsidies.missing_hand_in_fields(cmd.handed_in_by)
+    if missing:
+        raise InvalidInput(f"handed_in_by.{missing[0]}", "the real-name registration (实名登记) needs name, "
+                           "id_number, phone and address of the person handing the cylinder in")
     cmd = ScrapCylinder(cmd.code, cmd.reason, cmd.occurred_at, company_id, cmd.handed_in_by)
-    return await _record(tx, decide.scrap(state, cmd), event_id, principal, codes)
+    day, policy = fill_checks.rule_day(tx, cmd.occurred_at)
+    subsidy = subsidies.recycling(state, company_id, cmd.handed_in_by, day, policy)
+    decision = decide.scrap(state, cmd, subsidy=subsidy.to_json() if subsidy else None)
+    return await _record(tx, decision, event_id, principal, codes)

@@ -8,17 +8,20 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ..domain.policy import PolicyBook, load_policy_book
 from ..projections.cylinders import CylinderProjection
+from ..projections.findings import FindingsProjection
+from ..projections.ledgers import LedgersProjection
 from ..projections.registry import RegistryProjection
 from ..settings import Settings
 from ..store.db import create_engine
 from ..store.projections import Projection
 from .cylinders import CodeSettings
+from .fill_checks import IssueFillAuthorization
 from .unit_of_work import Clock, UnitOfWork, utc_now
 
 
-def inline_projections() -> list[Projection]:
+def inline_projections(timezone: str = "Asia/Shanghai") -> list[Projection]:
     """Projections brought up to date in every write transaction (read-your-writes)."""
-    return [RegistryProjection(), CylinderProjection()]
+    return [RegistryProjection(), CylinderProjection(), FindingsProjection(), LedgersProjection(timezone)]
 
 
 @dataclass
@@ -28,6 +31,8 @@ class Services:
     policy_book: PolicyBook
     uow: UnitOfWork
     codes: CodeSettings
+    #: issues ``authorize_fill`` to smart valves when a fill check allows a fill (set by the valve side)
+    fill_authorizer: IssueFillAuthorization | None = None
 
     async def close(self) -> None:
         await self.engine.dispose()
@@ -36,6 +41,7 @@ class Services:
 def build_services(settings: Settings, clock: Clock = utc_now) -> Services:
     engine = create_engine(settings.database_url)
     book = load_policy_book(settings.policy_file)
-    uow = UnitOfWork(engine, book, settings.jurisdiction, inline_projections(), clock=clock)
+    uow = UnitOfWork(engine, book, settings.jurisdiction, inline_projections(settings.timezone), clock=clock,
+                     timezone=settings.timezone)
     codes = CodeSettings(settings.public_base_url, settings.jurisdiction_gs1_prefix)
     return Services(settings, engine, book, uow, codes)

@@ -7,7 +7,7 @@ import hashlib
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ..domain.canonical import canonical_bytes
 from ..domain.cylinder import CylinderState, fold
+from ..domain.dates import local_day
 from ..domain.events import NewEvent, cylinder_stream
 from ..domain.policy import Policy, PolicyBook
 from ..store import event_store
@@ -47,9 +48,15 @@ class Tx:
     appended: list[RecordedEvent] = field(default_factory=list)
     #: the version each stream had when this transaction read it: appends expect exactly that
     loaded_versions: dict[str, int] = field(default_factory=dict)
+    #: the jurisdiction's time zone: day boundaries (due dates, licences, months) are local days
+    timezone: str = "Asia/Shanghai"
 
     def policy(self, day: Any = None) -> Policy:
-        return self.policy_book.at(self.jurisdiction, day or self.now.date())
+        return self.policy_book.at(self.jurisdiction, day or self.today())
+
+    def today(self, moment: datetime | None = None) -> date:
+        """The local calendar day of ``moment`` (default: now)."""
+        return local_day(moment or self.now, self.timezone)
 
     async def load_stream(self, stream_id: str) -> list[RecordedEvent]:
         history = await event_store.read_stream(self.conn, stream_id)
@@ -100,6 +107,7 @@ class UnitOfWork:
         projections: Sequence[Projection],
         clock: Clock = utc_now,
         retries: int = 5,
+        timezone: str = "Asia/Shanghai",
     ) -> None:
         self.engine = engine
         self.policy_book = policy_book
@@ -107,6 +115,7 @@ class UnitOfWork:
         self.projections = list(projections)
         self.clock = clock
         self.retries = retries
+        self.timezone = timezone
         self._sqlite_writer = asyncio.Lock() if engine.dialect.name == "sqlite" else None
 
     async def write(self, handler: Callable[[Tx], Awaitable[T]]) -> T:
@@ -126,7 +135,7 @@ class UnitOfWork:
 
     async def _transaction(self, handler: Callable[[Tx], Awaitable[T]]) -> T:
         async with self.engine.begin() as conn:
-            tx = Tx(conn, self.clock(), self.policy_book, self.jurisdiction)
+            tx = Tx(conn, self.clock(), self.policy_book, self.jurisdiction, timezone=self.timezone)
             result = await handler(tx)
             if tx.appended:
                 await event_store.lock_appends(conn)

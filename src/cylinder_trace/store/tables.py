@@ -127,3 +127,116 @@ audit_log = sa.Table(
     sa.Column("action", sa.String(80), nullable=False),
     sa.Column("subject", sa.String(200), nullable=False),
 )
+
+# --- findings ledger (隐患台账) and money ledgers ----------------------------------------------------
+
+#: projection: one row per finding (one open finding per rule per subject; repeats add evidence)
+findings = sa.Table(
+    "findings",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("rule", sa.String(60), nullable=False),
+    sa.Column("severity", sa.String(8), nullable=False),
+    sa.Column("subject", sa.String(120), nullable=False),
+    sa.Column("company_id", sa.String(64), nullable=True),
+    #: open | rectified | closed
+    sa.Column("status", sa.String(12), nullable=False),
+    sa.Column("opened_at", UtcDateTime, nullable=False),
+    sa.Column("opened_event_id", sa.String(36), nullable=False),
+    #: global position of the opening event and the violation's index in it: the ledger's order
+    sa.Column("sort_key", sa.String(32), nullable=False, unique=True),
+    sa.Column("due_on", sa.Date, nullable=True),
+    #: the customer refused to rectify (拒不整改): a hazard that stops supply at once
+    sa.Column("refused", sa.Boolean, nullable=False),
+    sa.Column("evidence_count", sa.Integer, nullable=False),
+    sa.Column("last_evidence_at", UtcDateTime, nullable=False),
+    sa.Column("message_zh", sa.Text, nullable=False),
+    sa.Column("message_en", sa.Text, nullable=False),
+    sa.Column("detail", JsonType, nullable=False),
+    sa.Column("status_changed_at", UtcDateTime, nullable=True),
+    sa.Column("status_by", sa.String(200), nullable=True),
+    sa.Column("status_note", sa.Text, nullable=True),
+)
+sa.Index("ix_findings_rule_subject_status", findings.c.rule, findings.c.subject, findings.c.status)
+sa.Index("ix_findings_company_id", findings.c.company_id)
+sa.Index("ix_findings_subject", findings.c.subject)
+sa.Index("ix_findings_status", findings.c.status)
+
+#: projection: the events that are a finding's evidence
+finding_evidence = sa.Table(
+    "finding_evidence",
+    metadata,
+    sa.Column("finding_id", sa.String(36), primary_key=True),
+    sa.Column("event_id", sa.String(36), primary_key=True),
+    sa.Column("position", sa.BigInteger, nullable=False),
+    sa.Column("type", sa.String(80), nullable=False),
+    sa.Column("stream_id", sa.String(200), nullable=False),
+    sa.Column("occurred_at", UtcDateTime, nullable=False),
+)
+
+#: projection: a finding's status changes (opened, rectified, closed, reopened), who, when, why
+finding_history = sa.Table(
+    "finding_history",
+    metadata,
+    sa.Column("finding_id", sa.String(36), primary_key=True),
+    sa.Column("event_id", sa.String(36), primary_key=True),
+    sa.Column("position", sa.BigInteger, nullable=False),
+    sa.Column("status", sa.String(12), nullable=False),
+    sa.Column("action", sa.String(20), nullable=False),
+    sa.Column("at", UtcDateTime, nullable=False),
+    sa.Column("actor", sa.String(200), nullable=False),
+    sa.Column("by_name", sa.String(200), nullable=True),
+    sa.Column("note", sa.Text, nullable=True),
+)
+
+#: projection: every subsidy a company earned (amounts in fen), one row per event that earned it
+subsidy_lines = sa.Table(
+    "subsidy_lines",
+    metadata,
+    sa.Column("event_id", sa.String(36), primary_key=True),
+    sa.Column("company_id", sa.String(64), nullable=False),
+    #: smart_valve | recycling
+    sa.Column("kind", sa.String(20), nullable=False),
+    sa.Column("day", sa.Date, nullable=False),
+    sa.Column("month", sa.String(7), nullable=False),
+    sa.Column("amount_fen", sa.BigInteger, nullable=False),
+    sa.Column("code", sa.String(30), nullable=True),
+    sa.Column("valve_id", sa.String(32), nullable=True),
+)
+sa.Index("ix_subsidy_lines_company_day", subsidy_lines.c.company_id, subsidy_lines.c.day)
+sa.Index("ix_subsidy_lines_code_valve", subsidy_lines.c.code, subsidy_lines.c.valve_id)
+
+#: projection: the 产权置换 ledger, one row per swap (amounts in fen)
+swap_ledger = sa.Table(
+    "swap_ledger",
+    metadata,
+    sa.Column("swap_id", sa.String(36), primary_key=True),
+    #: global position of the swap's event: the ledger's order
+    sa.Column("position", sa.BigInteger, nullable=False),
+    sa.Column("company_id", sa.String(64), nullable=False),
+    sa.Column("customer_id", sa.String(64), nullable=False),
+    sa.Column("day", sa.Date, nullable=False),
+    sa.Column("old_code", sa.String(30), nullable=False),
+    sa.Column("new_code", sa.String(30), nullable=False),
+    sa.Column("branch", sa.String(20), nullable=False),
+    sa.Column("age_years", sa.Integer, nullable=False),
+    sa.Column("years_since_inspection", sa.Integer, nullable=False),
+    sa.Column("user_pays_fen", sa.BigInteger, nullable=False),
+    sa.Column("deposit_fen", sa.BigInteger, nullable=False),
+    sa.Column("payout_fen", sa.BigInteger, nullable=False),
+    sa.Column("subsidy_fen", sa.BigInteger, nullable=False),
+    sa.Column("topup_kg", sa.Float, nullable=False),
+    sa.Column("deposit_refunded_on", sa.Date, nullable=True),
+    sa.Column("returned_code", sa.String(30), nullable=True),
+    sa.Column("event_ids", JsonType, nullable=False),
+)
+sa.Index("ix_swap_ledger_company_day", swap_ledger.c.company_id, swap_ledger.c.day)
+
+#: projection: each customer's latest in-home safety check (for the monthly sweep)
+customer_checks = sa.Table(
+    "customer_checks",
+    metadata,
+    sa.Column("customer_id", sa.String(64), primary_key=True),
+    sa.Column("last_check_on", sa.Date, nullable=False),
+    sa.Column("last_event_id", sa.String(36), nullable=False),
+)

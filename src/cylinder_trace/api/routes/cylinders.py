@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from ...app import cylinders as handlers
 from ...app.cylinders import Registration, cylinder_view, parse_code
 from ...app.errors import Forbidden, NotFound
+from ...app.findings import open_findings_by_subject, open_findings_of_cylinder
 from ...app.principals import Principal
 from ...app.unit_of_work import Tx
 from ...domain.commands import FitValve, ScrapCylinder, SeizeCylinder
@@ -62,7 +63,7 @@ async def _load_readable(conn: AsyncConnection, code: str, caller: Principal) ->
 async def get_cylinder(code: str, services: Svc, caller: Caller) -> JSONResponse:
     async def reader(conn: AsyncConnection) -> dict[str, Any]:
         state, _ = await _load_readable(conn, code, caller)
-        return cylinder_view(state, services.codes)
+        return cylinder_view(state, services.codes, await open_findings_of_cylinder(conn, state.code))
 
     return JSONResponse(await services.uow.read(reader))
 
@@ -130,8 +131,10 @@ async def list_cylinders(
             query = query.where(cylinders.c.code > after)
         rows = (await conn.execute(query)).all()
         page = rows[:limit]
+        counts = await open_findings_by_subject(conn, [f"cylinder:{r.code}" for r in page])
         return {
-            "items": [cylinder_view(state_from_json(r.state), services.codes) for r in page],
+            "items": [cylinder_view(state_from_json(r.state), services.codes, counts.get(f"cylinder:{r.code}", 0))
+                      for r in page],
             "next_cursor": encode_cursor(page[-1].code) if len(rows) > limit else None,
         }
 

@@ -1,0 +1,129 @@
+"""产权置换 swaps: quote, execute, refund the deposit (the readings of the seed: ``domain/swaps.py``)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ..domain import decide, swaps
+from ..domain.commands import ExecuteSwap, RefundDeposit
+from ..domain.cylinder import CylinderState, fold
+from ..domain.policy import Policy
+from ..domain.rules import catalogue as rules
+from ..domain.rules.delivery import SWAP_RULES, delivery_violations
+from ..domain.violations import Violation
+from ..store import event_store
+from .cylinders import CodeSettings, cylinder_view, parse_code
+from .errors import Conflict, Forbidden, InvalidInput, NotFound
+from .fill_checks import delivery_context, rule_day
+from .principals import Principal
+from .registries import require_entry
+from .unit_of_work import Outcome, Tx
+
+SWAP_ROLES = ("admin", "company_admin", "station_operator", "delivery_worker")
+
+
+async def _load(tx: Tx, code: str, field: str) -> CylinderState:
+    state = await tx.load_cylinder(parse_code(code, field))
+    if state is None:
+        raise NotFound("cylinder", code)
+    return state
+
+
+async def quote_swap(conn: AsyncConnection, caller: Principal, code: str, on: date, residual_kg: float,
+                     policy: Policy, recycle_price_cny: float | None = None) -> dict[str, Any]:
+    history = await event_store.read_stream(conn, f"cylinder:{parse_code(code)}")
+    state = fold((e.type, e.data, e.version) for e in history)
+    if state is None:
+        raise NotFound("cylinder", code)
+    if not caller.can_read_company(state.company_id):
+        raise Forbidden("this token may not read cylinders of another company")
+    q = swaps.quote_for(state, on, residual_kg, policy, recycle_price_cny)
+    body = {"code": state.code, "on": on.isoformat(), **q.to_json()}
+    if state.owner.customer_id is None:
+        body["warning"] = "the cylinder is not customer-owned: a swap would be refused (SWAP_OLD_NOT_CUSTOMER_OWNED)"
+    return body
+
+
+def _ownership(old: CylinderState, new: CylinderState, customer_id: str, company_id: str) -> list[Violation]:
+    found: list[Violation] = []
+    if old.owner.customer_id != customer_id:
+        found.append(rules.SWAP_OLD_NOT_CUSTOMER_OWNED.at(
+            rules.subject("cylinder", old.code), company_id, customer_id=customer_id,
+            owner=old.owner.to_json()))
+    if new.owner.company_id != company_id:
+        found.append(rules.SWAP_NEW_NOT_COMPANY_OWNED.at(
+            rules.subject("cylinder", new.code), company_id, owner=new.owner.to_json()))
+    return found
+
+
+async def execute_swap(tx: Tx, event_id: str, cmd: ExecuteSwap, caller: Principal, codes: CodeSettings) -> Outcome:
+    caller.require(*SWAP_ROLES)
+    customer = await require_entry(tx.conn, "customer", cmd.customer_id, "customer_id")
+    company_id = str(customer["company_id"])
+    caller.require_company(company_id)
+    old = await _load(tx, cmd.old_code, "old_code")
+    new = await _load(tx, cmd.new_code, "new_code")
+    if old.code == new.code:
+        raise InvalidInput("new_code", "must differ from old_code")
+    day, policy = rule_day(tx, cmd.occurred_at)
+    try:
+        q = swaps.quote_for(old, day, cmd.residual_kg, policy, cmd.recycle_price_cny)
+    except ValueError as exc:
+        raise InvalidInput("residual_kg", str(exc)) from None
+    ctx = await delivery_context(tx, customer, cmd.occurred_at, excluding=(old.code, new.code))
+
+    def check(_: CylinderState | None, __: Any) -> list[Violation]:
+        return [*_ownership(old, new, cmd.customer_id, company_id), *delivery_violations(new, ctx, SWAP_RULES)]
+
+    facts = swaps.SwapFacts(event_id, cmd.customer_id, company_id, day, cmd.occurred_at)
+    decision = decide.swap(old, new, cmd, lambda: swaps.swap_events(old, new, facts, q), [check])
+    recorded = await tx.record(decision.events, event_id=event_id, actor=caller.actor)
+    if decision.refused:
+        return Outcome(422, {
+            "detail": "refused by rules", "refusal_event_id": recorded[0].event_id,
+            "violations": [v.to_json() for v in decision.violations if v.severity == "block"],
+            "warnings": [v.to_json() for v in decision.violations if v.severity != "block"],
+        })
+    after_old = await tx.load_cylinder(old.code)
+    after_new = await tx.load_cylinder(new.code)
+    assert after_old is not None and after_new is not None
+    return Outcome(201, {
+        "swap_id": event_id, "customer_id": cmd.customer_id, "company_id": company_id, "day": day.isoformat(),
+        "old_code": old.code, "new_code": new.code, **q.to_json(),
+        "old": cylinder_view(after_old, codes), "new": cylinder_view(after_new, codes),
+        "event_ids": [e.event_id for e in recorded],
+        "warnings": [v.to_json() for v in decision.violations],
+    })
+
+
+async def refund_deposit(tx: Tx, event_id: str, cmd: RefundDeposit, caller: Principal) -> Outcome:
+    caller.require(*SWAP_ROLES)
+    history = await tx.load_stream(swaps.swap_stream(cmd.swap_id))
+    swap = swaps.fold_swap((e.type, e.data) for e in history)
+    if swap is None:
+        raise NotFound("swap", cmd.swap_id)
+    caller.require_company(swap.company_id)
+    if swap.deposit_cny <= 0:
+        raise InvalidInput("swap_id", f"swap {swap.swap_id} took no deposit (branch {swap.branch})")
+    if swap.refunded_on is not None:
+        raise Conflict(f"the deposit of swap {swap.swap_id} was already refunded on {swap.refunded_on.isoformat()}")
+    returned = await _load(tx, cmd.code, "returned_code")
+    if returned.owner.company_id != swap.company_id:
+        raise InvalidInput("returned_code", f"cylinder {returned.code} is not a cylinder of company {swap.company_id}")
+    if returned.status == "at_customer" and returned.customer_id != swap.customer_id:
+        raise InvalidInput("returned_code", f"cylinder {returned.code} is not at customer {swap.customer_id}")
+    day, _ = rule_day(tx, cmd.occurred_at)
+    events = swaps.refund_events(swap, returned, day, cmd.occurred_at)
+    decision = decide.refund_deposit(returned, cmd, lambda: events)
+    recorded = await tx.record(decision.events, event_id=event_id, actor=caller.actor)
+    if decision.refused:
+        return Outcome(422, {
+            "detail": "refused by rules", "refusal_event_id": recorded[0].event_id,
+            "violations": [v.to_json() for v in decision.violations if v.severity == "block"],
+            "warnings": [],
+        })
+    return Outcome(201, {"swap_id": swap.swap_id, "refunded_cny": swaps.money(swap.deposit_cny),
+                         "returned_code": returned.code, "event_ids": [e.event_id for e in recorded]})
