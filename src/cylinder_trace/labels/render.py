@@ -129,7 +129,7 @@ def label_image(spec: LabelSpec, *, module_px: int = 10) -> tuple[Image.Image, t
     name_size = round(side * 0.075)
     code_size = round(side * 0.065)
     top = round(name_size * 1.6)
-    height = top + side + round(code_size * 1.6)
+    height = top + side + round(code_size * 1.5)
     image = Image.new("L", (side, height), 255)
     draw = ImageDraw.Draw(image)
     _draw_centered(draw, spec.company_name, name_size, side / 2, round(name_size * 1.25), side - 2 * module_px)
@@ -137,8 +137,8 @@ def label_image(spec: LabelSpec, *, module_px: int = 10) -> tuple[Image.Image, t
     for x, y, length in _dark_runs(matrix):
         x0, y0 = origin + x * module_px, top + origin + y * module_px
         draw.rectangle((x0, y0, x0 + length * module_px - 1, y0 + module_px - 1), fill=0)
-    # the code sits in the lower quiet zone's last modules and below, never over the symbol
-    _draw_centered(draw, spec.code, code_size, side / 2, top + side + round(code_size * 0.6), side - 2 * module_px)
+    # the code goes right under the quiet zone (cap height ≈ 0.75 em), which stays clear
+    _draw_centered(draw, spec.code, code_size, side / 2, top + side + round(code_size * 0.9), side - 2 * module_px)
     symbol = len(matrix) * module_px
     return image, (origin, top + origin, origin + symbol, top + origin + symbol)
 
