@@ -11,6 +11,7 @@ Decoding is CPU-bound and synchronous: call it from a worker thread in async cod
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -113,11 +114,21 @@ def _rotate(gray: Gray, degrees: float) -> Gray:
     return _u8(cv2.warpAffine(gray, matrix, (new_w, new_h), borderValue=255))
 
 
+def _finder_detector() -> cv2.QRCodeDetectorAruco:
+    """OpenCV's finder-pattern QR detector, relaxed for strong perspective: the three finder patterns
+    of a tilted label differ in apparent size and orientation far more than its defaults allow."""
+    params = cv2.QRCodeDetectorAruco.Params()
+    params.maxModuleSizeMismatch = 3.0
+    params.maxRotation = math.pi / 2
+    params.maxPenalties = 1.0
+    return cv2.QRCodeDetectorAruco(params)
+
+
 def _located(gray: Gray) -> Iterator[Gray]:
     """Each QR that OpenCV's finder-pattern detector locates, warped to a frontal square with a quiet
     zone (this undoes strong perspective, which zbar handles poorly), plain and binarized."""
     try:
-        found, quads = cv2.QRCodeDetectorAruco().detectMulti(gray)
+        found, quads = _finder_detector().detectMulti(gray)
     except cv2.error:
         return
     if not found or quads is None:
