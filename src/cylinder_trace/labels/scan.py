@@ -205,20 +205,14 @@ def _classify(symbology: str, content: str) -> Grai | IgnoredSymbol:
         return IgnoredSymbol(symbology, content, error.reason)
 
 
-def _attempts(gray: Gray) -> Iterator[tuple[str, Gray]]:
-    for name, prepare in PREPARATIONS:
-        for image in prepare(gray):
-            yield name, image
-
-
 def decode_codes(image_bytes: bytes, budget_s: float = 1.5) -> ScanResult:
     """The cylinder codes in a photo (Digital Link URLs or bare GRAIs in QR codes).
 
     Preparations are tried in :data:`PREPARATIONS` order, reading QR codes only, until one reads a
-    cylinder code; the budget is checked before each image handed to zbar, so the call can overrun it
-    by one attempt (tens of ms). When no code is read, a last pass over the photo reads every
-    symbology, so that other barcodes (EAN-13 …) are reported in ``ignored`` too.
-    Raises :class:`UnreadableImage` when the bytes are not an image.
+    cylinder code. The first always runs; no new one starts once ``budget_s`` is spent, so the call
+    can overrun the budget by the attempt under way (up to ~0.2 s on a 1080p photo). When no code is
+    read, a last pass over the photo reads every symbology, so that other barcodes (EAN-13 …) are
+    reported in ``ignored`` too. Raises :class:`UnreadableImage` when the bytes are not an image.
     """
     start = time.perf_counter()
     gray = load_gray(image_bytes)
@@ -234,14 +228,19 @@ def decode_codes(image_bytes: bytes, budget_s: float = 1.5) -> ScanResult:
             else:
                 ignored.setdefault((symbology, content), result)
 
+    def done() -> bool:
+        return bool(codes) or time.perf_counter() - start > budget_s
+
     attempts, method = 0, None
-    for name, image in _attempts(gray):
-        if attempts and time.perf_counter() - start > budget_s:
-            break
-        read(image, [ZBarSymbol.QRCODE])
-        attempts += 1
+    for name, prepare in PREPARATIONS:
+        for image in prepare(gray):
+            read(image, [ZBarSymbol.QRCODE])
+            attempts += 1
+            if done():
+                break
         if codes:
             method = name
+        if done():
             break
     if not codes:  # to name what was there instead
         read(gray, None)
