@@ -140,7 +140,8 @@ async def register_cylinder(tx: Tx, reg: Registration, principal: Principal, cod
         last_inspected_on=reg.last_inspected_on, tare_kg=reg.tare_kg, occurred_at=reg.occurred_at,
         serving_company_id=serving_company,
     )
-    return await _record(tx, decide.register(cmd, policy), reg.event_id, principal, codes, 201)
+    decision = decide.register(cmd, policy, fill_checks.day_of(tx, reg.occurred_at))
+    return await _record(tx, decision, reg.event_id, principal, codes, 201)
 
 
 async def _record(
@@ -220,7 +221,8 @@ async def record_inspection(
     if principal.agency_id is not None and principal.agency_id != cmd.agency_id:
         raise InvalidInput("agency_id", "an inspector records only for its own agency")
     state = await _existing(tx, cmd.code)
-    return await _record(tx, decide.inspect(state, cmd, tx.policy()), event_id, principal, codes)
+    day = fill_checks.day_of(tx, cmd.occurred_at)
+    return await _record(tx, decide.inspect(state, cmd, tx.policy(), day=day), event_id, principal, codes)
 
 
 async def fit_valve(tx: Tx, event_id: str, cmd: FitValve, principal: Principal, codes: CodeSettings) -> Outcome:

@@ -67,12 +67,17 @@ class IssueFillAuthorization(Protocol):
 
 
 # --- facts --------------------------------------------------------------------------------------
-def rule_day(tx: Tx, at: datetime, field: str = "occurred_at") -> tuple[date, Policy]:
-    """The local day an action happened on and the policy in force that day (422 when there is none)."""
+def day_of(tx: Tx, at: datetime, field: str = "occurred_at") -> date:
+    """The local (jurisdiction) calendar day of ``at``."""
     try:
-        day = tx.today(at)
+        return tx.today(at)
     except OverflowError:
         raise InvalidInput(field, "lies outside the calendar") from None
+
+
+def rule_day(tx: Tx, at: datetime, field: str = "occurred_at") -> tuple[date, Policy]:
+    """The local day an action happened on and the policy in force that day (422 when there is none)."""
+    day = day_of(tx, at, field)
     try:
         return day, tx.policy(day)
     except NoPolicy as exc:

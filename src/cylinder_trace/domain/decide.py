@@ -102,7 +102,8 @@ def _event(event_type: str, cmd: Any, data: dict[str, Any]) -> NewEvent:
     return NewEvent(event_type, data, cmd.occurred_at, ev.cylinder_stream(cmd.code))
 
 
-def register(cmd: RegisterCylinder, policy: Policy) -> Decision:
+def register(cmd: RegisterCylinder, policy: Policy, day: date | None = None) -> Decision:
+    """``day``: the local calendar day of ``occurred_at`` in the jurisdiction (default: its own offset's)."""
     spec = policy.model(cmd.model)
     at_customer = cmd.owner_customer_id is not None
     owner = {"customer_id": cmd.owner_customer_id} if at_customer else {"company_id": cmd.owner_company_id}
@@ -123,7 +124,7 @@ def register(cmd: RegisterCylinder, policy: Policy) -> Decision:
             else {"kind": "company", "id": cmd.owner_company_id}
         ),
         "valve_phase": "dual" if spec.dual_phase else "single",
-        "registered_on": cmd.occurred_at.date().isoformat(),
+        "registered_on": (day or cmd.occurred_at.date()).isoformat(),
         "last_inspected_on": cmd.last_inspected_on.isoformat() if cmd.last_inspected_on else None,
         "next_inspection_due": policy.next_inspection_due(cmd.manufactured_on, cmd.last_inspected_on).isoformat(),
         "life_expires_on": policy.life_expires_on(cmd.manufactured_on).isoformat(),
@@ -149,19 +150,23 @@ def collect(state: CylinderState | None, cmd: RecordCollection, checks: Checks =
     return _judge("collect", state, cmd, checks, lambda: [_event(ev.CYLINDER_COLLECTED, cmd, data)])
 
 
-def inspect(state: CylinderState | None, cmd: RecordInspection, policy: Policy, checks: Checks = ()) -> Decision:
+def inspect(
+    state: CylinderState | None, cmd: RecordInspection, policy: Policy, checks: Checks = (), day: date | None = None
+) -> Decision:
     def accept() -> list[NewEvent]:
         assert state is not None
-        day = cmd.occurred_at.date()
+        inspected_on = day or cmd.occurred_at.date()
         passed = cmd.result == "pass"
-        next_due = policy.next_inspection_due(state.manufactured_on, day) if passed else state.next_inspection_due
+        next_due = (policy.next_inspection_due(state.manufactured_on, inspected_on) if passed
+                    else state.next_inspection_due)
         life = state.life_expires_on
-        if passed and policy.life_extension_years and day >= _last_interval_start(state.life_expires_on, policy):
+        last_interval = _last_interval_start(state.life_expires_on, policy)
+        if passed and policy.life_extension_years and inspected_on >= last_interval:
             life = add_years(policy.life_expires_on(state.manufactured_on), policy.life_extension_years)
         data = {
             "agency_id": cmd.agency_id,
             "result": cmd.result,
-            "inspected_on": day.isoformat(),
+            "inspected_on": inspected_on.isoformat(),
             "converted_to_single_phase": bool(cmd.converted_to_single_phase and passed),
             "next_inspection_due": next_due.isoformat(),
             "life_expires_on": life.isoformat(),

@@ -33,7 +33,7 @@ async def fit(c: httpx.AsyncClient, code: str, valve_id: str, at: str = NOW) -> 
 
 async def new_cylinder(c: httpx.AsyncClient, valve_id: str | None = None, **extra: Any) -> str:
     """A cylinder the company acquired now (after 2023-09-30), with a smart valve unless told otherwise."""
-    code = (await f.cylinder(c, occurred_at=NOW, manufactured_on="2025-01-01", **extra))["code"]
+    code = (await f.cylinder(c, **{"occurred_at": NOW, "manufactured_on": "2025-01-01", **extra}))["code"]
     if valve_id is not None:
         await fit(c, code, valve_id)
     return code

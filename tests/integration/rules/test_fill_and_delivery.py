@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 import httpx
 
+from cylinder_trace.app.services import Services
+from cylinder_trace.app.unit_of_work import Tx
 from cylinder_trace.domain.codes import make_grai
+from cylinder_trace.domain.cylinder import CylinderState
 from tests.conftest import Clock
 from tests.support import factories as f
 
@@ -151,3 +157,56 @@ async def test_safety_checks_hazards_and_supply_suspension(client: httpx.AsyncCl
     await f.ok(await client.post(f"/api/v1/findings/{hazard['id']}/rectify", json={"note": "已更换胶管"},
                                  headers=admin))
     assert (await f.deliver(client, code2, at="2026-12-06T11:00:00+08:00")).status_code == 201
+
+
+async def test_days_are_shanghai_days(client: httpx.AsyncClient) -> None:
+    """17:00 UTC on 29 September is already 30 September in Asia/Shanghai: the smart-valve rule applies."""
+    await f.town(client)
+    late = (await f.cylinder(client, occurred_at="2023-09-29T17:00:00Z"))["code"]
+    early = (await f.cylinder(client, occurred_at="2023-09-29T15:59:59Z"))["code"]
+    assert (await f.ok(await client.get(f"/api/v1/cylinders/{late}")))["registered_on"] == "2023-09-30"
+    assert rules(await f.ok(await client.post("/api/v1/fill-checks", json={"code": late, "station_id": "S1"}))) == [
+        "FILL_NO_SMART_VALVE"]
+    assert (await f.ok(await client.post("/api/v1/fill-checks", json={"code": early, "station_id": "S1"})))["allowed"]
+    inspected = await f.ok(await client.post("/api/v1/inspections", json={
+        "event_id": f.eid(), "code": early, "agency_id": "A1", "occurred_at": "2026-11-27T16:30:00Z",
+        "result": "pass"}), 201)
+    assert inspected["last_inspected_on"] == "2026-11-28" and inspected["next_inspection_due"] == "2030-11-28"
+    # a fill recorded at 23:30 UTC on the due day's eve is on the due day in Shanghai: fine
+    due = (await f.cylinder(client, manufactured_on="2022-11-29"))["code"]  # due 2026-11-29
+    assert (await f.fill(client, due, at="2026-11-28T17:30:00Z")).status_code == 201
+    also_due = (await f.cylinder(client, manufactured_on="2022-11-29"))["code"]
+    late_fill = await f.fill(client, also_due, at="2026-11-29T16:30:00Z")  # 30 November in Shanghai
+    assert late_fill.status_code == 422 and rules(late_fill.json()) == ["FILL_OVERDUE_INSPECTION"]
+
+
+async def test_the_authorization_hook_is_asked_only_for_an_allowed_smart_valve_fill(
+        client: httpx.AsyncClient, services: Services) -> None:
+    asked: list[tuple[str, str, str]] = []
+
+    @dataclass(frozen=True)
+    class Issued:
+        auth_id: str
+
+        def to_json(self) -> dict[str, Any]:
+            return {"auth_id": self.auth_id, "expires": "2026-11-28T02:15:00+00:00"}
+
+    async def authorize(tx: Tx, state: CylinderState, station_id: str, *, actor: str) -> Issued:
+        asked.append((state.code, station_id, actor))
+        return Issued(f"auth-{len(asked)}")
+
+    await f.town(client)
+    with_valve = await new_cylinder(client, "V1")
+    without = (await f.cylinder(client))["code"]
+    overdue = await new_cylinder(client, "V2", manufactured_on="2021-01-01")
+    services.fill_authorizer = authorize
+    try:
+        allowed = await f.ok(await client.post("/api/v1/fill-checks", json={"code": with_valve, "station_id": "S1"}))
+        plain = await f.ok(await client.post("/api/v1/fill-checks", json={"code": without, "station_id": "S1"}))
+        refused = await f.ok(await client.post("/api/v1/fill-checks", json={"code": overdue, "station_id": "S1"}))
+    finally:
+        services.fill_authorizer = None
+    assert allowed["authorization"] == {"auth_id": "auth-1", "expires": "2026-11-28T02:15:00+00:00"}
+    assert "authorization" not in plain and plain["allowed"] is True
+    assert "authorization" not in refused and refused["allowed"] is False
+    assert asked == [(with_valve, "S1", "admin:admin")]

@@ -9,6 +9,9 @@ from typing import Any
 
 import httpx
 
+from cylinder_trace.app.services import Services
+from cylinder_trace.projections.ledgers import LedgersProjection
+from cylinder_trace.store.projections import rebuild
 from tests.support import factories as f
 
 from .helpers import NOW, fit, new_cylinder, rules, xlsx_rows
@@ -116,7 +119,7 @@ async def test_refused_swaps_list_every_rule(client: httpx.AsyncClient) -> None:
         "event_id": f.eid(), "occurred_at": NOW, "returned_code": empty_new})).status_code == 404
 
 
-async def test_subsidy_ledger_to_the_yuan_with_exports(client: httpx.AsyncClient) -> None:
+async def test_subsidy_ledger_to_the_yuan_with_exports(client: httpx.AsyncClient, services: Services) -> None:
     await f.town(client)
     a = await new_cylinder(client, "V1")
     await new_cylinder(client, "V2")
@@ -152,3 +155,7 @@ async def test_subsidy_ledger_to_the_yuan_with_exports(client: httpx.AsyncClient
     assert sheet[1][:5] == ("C1", "2026-11", "smart_valve", 2, 60) and sheet[-1][4] == 70
     swaps_sheet = xlsx_rows((await client.get("/api/v1/ledgers/swaps", params={"format": "xlsx"})).content)
     assert swaps_sheet[0][0] == "置换编号 (swap_id)" and swaps_sheet[-1][0] == "合计 total"
+    # the ledgers are projections: rebuilt from zero they say the same
+    async with services.engine.begin() as conn:
+        await rebuild(conn, LedgersProjection(services.settings.timezone))
+    assert await f.ok(await client.get("/api/v1/ledgers/subsidies", params={"company_id": "C1"})) == ledger
