@@ -37,7 +37,7 @@ from ..domain.rules.facts import (
     StationFacts,
     VehicleFacts,
 )
-from ..domain.rules.fill import FillContext, fill_violations, unknown_code
+from ..domain.rules.fill import FillContext, fill_violations, unknown_code_violations
 from ..domain.violations import Violation, blocking
 from ..store.tables import cylinders, findings
 from .errors import InvalidInput
@@ -137,7 +137,7 @@ class FillCheckRequest:
 def judge_fill(state: CylinderState | None, code: str, ctx: FillContext) -> list[Violation]:
     """Every rule a fill of ``code`` at this station would break now, the lifecycle included."""
     if state is None:
-        return [unknown_code(code, ctx)]
+        return unknown_code_violations(code, ctx)
     lifecycle = lifecycle_violation(state, "fill")
     return [*([lifecycle] if lifecycle else []), *fill_violations(state, ctx)]
 

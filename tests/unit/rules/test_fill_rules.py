@@ -144,6 +144,12 @@ def test_an_unknown_code_is_a_black_cylinder_at_the_station() -> None:
     (v,) = decision.violations
     assert (v.rule, v.subject, v.detail["company_id"]) == ("FILL_UNKNOWN_CODE", "station:S1", "C1")
     assert decision.events[0].type == "FillRefused"
+    # the station's own faults are listed beside it
+    expired = fill_ctx(station=StationFacts("S1", "C1", TODAY - D),
+                       filler=StaffFacts("F1", "C1", "filler", "C", TODAY - D))
+    decision = decide.fill(None, cmd, [fill.fill_check(expired)])
+    assert rules_of(decision.violations) == ["FILL_UNKNOWN_CODE", "FILL_STATION_UNLICENSED",
+                                             "FILL_FILLER_UNCERTIFIED"]
 
 
 def test_a_fill_with_only_warnings_is_accepted_with_them_attached() -> None:

@@ -173,7 +173,7 @@ def not_owned(state: CylinderState, ctx: FillContext) -> list[Violation]:
                                 owner=_owner_text(state), station_company_id=ctx.station.company_id)]
 
 
-def station_unlicensed(state: CylinderState, ctx: FillContext) -> list[Violation]:
+def station_unlicensed(state: CylinderState | None, ctx: FillContext) -> list[Violation]:
     found: list[Violation] = []
     if not valid_on(ctx.station.licence_valid_until, ctx.today):
         found.append(c.FILL_STATION_UNLICENSED.at(
@@ -187,7 +187,7 @@ def station_unlicensed(state: CylinderState, ctx: FillContext) -> list[Violation
     return found
 
 
-def filler_uncertified(state: CylinderState, ctx: FillContext) -> list[Violation]:
+def filler_uncertified(state: CylinderState | None, ctx: FillContext) -> list[Violation]:
     filler = ctx.filler
     if filler is None:
         return []
@@ -239,12 +239,17 @@ def unknown_code(code: str, ctx: FillContext) -> Violation:
     return c.FILL_UNKNOWN_CODE.at(subject("station", ctx.station.id), ctx.station.company_id, code=code)
 
 
+def unknown_code_violations(code: str, ctx: FillContext) -> list[Violation]:
+    """An unregistered code, and whatever is wrong with the station and the filler besides."""
+    return [unknown_code(code, ctx), *station_unlicensed(None, ctx), *filler_uncertified(None, ctx)]
+
+
 def fill_check(ctx: FillContext) -> Callable[[CylinderState | None, Any], list[Violation]]:
     """The fill rules as a ``decide`` check bound to the station's facts."""
 
     def check(state: CylinderState | None, cmd: Any) -> list[Violation]:
         if state is None:
-            return [unknown_code(cmd.code, ctx)]
+            return unknown_code_violations(cmd.code, ctx)
         return fill_violations(state, ctx)
 
     return check
