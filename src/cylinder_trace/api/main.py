@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from ..app.services import Services, build_services
 from ..settings import Settings, get_settings
 from .errors import install_error_handlers
-from .routes import checks, cylinders, findings, health, ledgers, principals, registries, swaps, work
+from .routes import checks, cylinders, epcis, findings, health, ledgers, principals, registries, swaps, work
 
 
 def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
@@ -36,6 +36,6 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     if services is not None:
         app.state.services = services
     install_error_handlers(app)
-    for module in (health, principals, registries, cylinders, work, checks, swaps, findings, ledgers):
+    for module in (health, principals, registries, cylinders, work, checks, swaps, findings, ledgers, epcis):
         app.include_router(module.router)
     return app

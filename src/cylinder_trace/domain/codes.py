@@ -115,3 +115,22 @@ def is_valid_code(code: str) -> bool:
     except InvalidCode:
         return False
     return True
+
+
+EPC_PREFIX = "urn:epc:id:grai:"
+
+
+def parse_epc_uri(epc: str) -> tuple[Grai, int]:
+    """``urn:epc:id:grai:6901234.00001.CYL0001`` → the GRAI and its company prefix length."""
+    if not epc.startswith(EPC_PREFIX):
+        raise InvalidCode(epc, "not a GRAI EPC URI (urn:epc:id:grai:…)")
+    parts = epc.removeprefix(EPC_PREFIX).split(".")
+    if len(parts) != 3:
+        raise InvalidCode(epc, "a GRAI EPC URI has prefix.assettype.serial")
+    prefix, asset, serial = parts
+    if not PREFIX_RE.match(prefix) or len(prefix) + len(asset) != 12 or not (asset == "" or asset.isdigit()):
+        raise InvalidCode(epc, "company prefix and asset type must be 12 digits together")
+    try:
+        return make_grai(prefix, int(asset or "0"), serial), len(prefix)
+    except ValueError as exc:
+        raise InvalidCode(epc, str(exc)) from None

@@ -10,6 +10,7 @@ from cylinder_trace.domain.codes import (
     gs1_check_digit,
     is_valid_code,
     make_grai,
+    parse_epc_uri,
     parse_grai,
 )
 
@@ -46,6 +47,7 @@ def test_make_then_parse_round_trips(parts: tuple[str, int, str]) -> None:
     assert code_from_scan(grai.digital_link("http://h:8000")) == grai
     epc = grai.epc_uri(len(prefix))
     assert epc == f"urn:epc:id:grai:{prefix}.{grai.head[1 + len(prefix) :]}.{serial}"
+    assert parse_epc_uri(epc) == (grai, len(prefix))
 
 
 @given(grais(), st.data())
