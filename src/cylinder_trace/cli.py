@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 from typing import Annotated
 
 import typer
@@ -37,6 +38,53 @@ def serve(
     from .api.main import create_app
 
     uvicorn.run(create_app(settings), host=host, port=port, log_level=settings.log_level.lower())
+
+
+@app.command()
+def ingest(
+    client_id: Annotated[str | None, typer.Option(
+        help="MQTT client id; keep it the same across restarts so the persistent session resumes "
+             "(default: <CT_MQTT_CLIENT_ID>-ingest-<host>)")] = None,
+    protocol: Annotated[str | None, typer.Option(help="MQTT protocol: 5 (default) or 3.1.1")] = None,
+    max_batch: Annotated[int, typer.Option(help="most messages per transaction")] = 500,
+) -> None:
+    """Run an MQTT ingestor alone (scale-out: with MQTT 5 several share one subscription).
+
+    The database must be migrated (``cylinder-trace migrate`` or ``serve``). Stops on SIGTERM or SIGINT
+    after committing and acknowledging the batch in hand.
+    """
+    from dataclasses import replace
+
+    from .ingest.ingestor import Ingestor
+    from .runtime import ingest_options
+
+    settings = get_settings()
+    _configure_logging(settings.log_level)
+    if protocol not in (None, "5", "3.1.1"):
+        raise typer.BadParameter("must be 5 or 3.1.1", param_hint="--protocol")
+    options = replace(ingest_options(settings, client_id, protocol), max_batch=max_batch)  # type: ignore[arg-type]
+
+    async def run() -> None:
+        services = build_services(settings)
+        ingestor = Ingestor(services.uow, options)
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, ingestor.stop)
+        try:
+            await ingestor.run()
+        finally:
+            await services.close()
+        stats = ingestor.stats
+        typer.echo(f"ingest stopped: {stats.stored} stored, {stats.duplicates} duplicates, "
+                   f"{stats.dead_letters} dead letters", err=True)
+
+    asyncio.run(run())
+
+
+def _configure_logging(level: str) -> None:
+    import logging
+
+    logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
 @token_app.command("create")

@@ -8,22 +8,35 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from ..app.services import Services, build_services
+from ..runtime import Runtime
 from ..settings import Settings, get_settings
 from .errors import install_error_handlers
-from .routes import checks, cylinders, epcis, findings, health, ledgers, principals, registries, swaps, work
+from .routes import checks, cylinders, devices, epcis, findings, health, ledgers, principals, registries, swaps, work
 
 
-def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
-    """The API. Given ``services`` (tests), it uses them and leaves closing them to the caller."""
+def create_app(
+    settings: Settings | None = None, services: Services | None = None, *, runtime: bool | None = None
+) -> FastAPI:
+    """The API. Given ``services`` (tests), it uses them and leaves closing them to the caller.
+
+    ``runtime``: also run the MQTT side (embedded broker, ingestor, valve commands) and the schedule
+    while the app runs; by default only when the app builds its own services (``serve``).
+    """
     settings = settings or get_settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         own = services is None
         app.state.services = services or build_services(settings)
+        background = Runtime(app.state.services) if (own if runtime is None else runtime) else None
+        if background is not None:
+            await background.start()
+            app.state.runtime = background
         try:
             yield
         finally:
+            if background is not None:
+                await background.stop()
             if own:
                 await app.state.services.close()
 
@@ -36,6 +49,6 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     if services is not None:
         app.state.services = services
     install_error_handlers(app)
-    for module in (health, principals, registries, cylinders, work, checks, swaps, findings, ledgers, epcis):
+    for module in (health, principals, registries, cylinders, work, devices, checks, swaps, findings, ledgers, epcis):
         app.include_router(module.router)
     return app

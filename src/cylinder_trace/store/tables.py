@@ -240,3 +240,78 @@ customer_checks = sa.Table(
     sa.Column("last_check_on", sa.Date, nullable=False),
     sa.Column("last_event_id", sa.String(36), nullable=False),
 )
+
+# --- smart valves (the MQTT ingestor) ----------------------------------------------------------------
+
+#: every event message a valve sent, stored once per ``(valve_id, seq)`` exactly as it arrived
+valve_messages = sa.Table(
+    "valve_messages",
+    metadata,
+    sa.Column("valve_id", sa.String(32), primary_key=True),
+    sa.Column("seq", sa.BigInteger, primary_key=True),
+    sa.Column("type", sa.String(32), nullable=False),
+    #: the valve's clock
+    sa.Column("ts", UtcDateTime, nullable=False),
+    #: when the ingestor received it
+    sa.Column("received_at", UtcDateTime, nullable=False),
+    #: the message's MAC (an HMAC over its canonical form): a repeat is the same event iff this matches
+    sa.Column("digest", sa.String(64), nullable=False),
+    sa.Column("payload", sa.LargeBinary, nullable=False),
+)
+
+#: each valve's device status: presence (status topic, Last Will), last heard, battery, seq gaps
+valve_status = sa.Table(
+    "valve_status",
+    metadata,
+    sa.Column("valve_id", sa.String(32), primary_key=True),
+    sa.Column("online", sa.Boolean, nullable=True),
+    sa.Column("status_changed_at", UtcDateTime, nullable=True),
+    sa.Column("last_seen", UtcDateTime, nullable=True),
+    sa.Column("battery_pct", sa.Float, nullable=True),
+    sa.Column("battery_seq", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("rssi", sa.Float, nullable=True),
+    sa.Column("level_pct", sa.Float, nullable=True),
+    sa.Column("last_seq", sa.BigInteger, nullable=False, server_default="0"),
+    #: ``[[first, last], ...]`` inclusive, sorted
+    sa.Column("missing", sa.JSON(), nullable=False),
+    sa.Column("missing_count", sa.BigInteger, nullable=False, server_default="0"),
+)
+
+#: what the ingestor could not accept, with the raw payload and why
+dead_letters = sa.Table(
+    "dead_letters",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("received_at", UtcDateTime, nullable=False),
+    sa.Column("topic", sa.Text, nullable=False),
+    #: a short category (``bad_mac``, ``replay``, ``not_json`` …) for filters and metrics
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("valve_id", sa.String(64), nullable=True),
+    sa.Column("payload", sa.LargeBinary, nullable=False),
+)
+sa.Index("ix_dead_letters_received_at", dead_letters.c.received_at)
+
+#: every ``authorize_fill`` issued to a valve, and what became of it
+valve_authorizations = sa.Table(
+    "valve_authorizations",
+    metadata,
+    sa.Column("auth_id", sa.String(64), primary_key=True),
+    sa.Column("valve_id", sa.String(32), nullable=False),
+    sa.Column("cylinder_code", sa.String(30), nullable=False),
+    sa.Column("station_id", sa.String(64), nullable=False),
+    sa.Column("max_mass_kg", sa.Float, nullable=False),
+    sa.Column("issued_at", UtcDateTime, nullable=False),
+    #: who ran the fill check that issued it
+    sa.Column("issued_by", sa.String(200), nullable=False),
+    sa.Column("expires", UtcDateTime, nullable=False),
+    sa.Column("started_at", UtcDateTime, nullable=True),
+    sa.Column("used_at", UtcDateTime, nullable=True),
+    sa.Column("used_seq", sa.BigInteger, nullable=True),
+    #: when the broker took the ``authorize_fill`` command (the command relay's outbox)
+    sa.Column("published_at", UtcDateTime, nullable=True),
+    #: when the window check looked for the station's fill record (VALVE_FILL_UNRECORDED)
+    sa.Column("window_checked_at", UtcDateTime, nullable=True),
+)
+sa.Index("ix_valve_authorizations_valve_id", valve_authorizations.c.valve_id)
+sa.Index("ix_valve_authorizations_expires", valve_authorizations.c.expires)

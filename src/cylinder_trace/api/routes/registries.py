@@ -18,6 +18,7 @@ from ..commands import REFUSAL_RESPONSES
 from ..deps import Caller, Svc
 from ..masking import masked_customer
 from ..schemas import REGISTRY_SCHEMAS, Strict
+from .devices import valve_device_fields
 
 router = APIRouter(prefix="/api/v1", tags=["registries"], responses=REFUSAL_RESPONSES)
 
@@ -60,7 +61,10 @@ def _register(collection: str, kind: RegistryKind, schema: type[Strict]) -> None
             raise Forbidden(f"this token may not read {singular} {entry_id}")
         if kind.kind == "customer" and caller.sees_unmasked_ids:
             await _audit_unmasked_read(services, caller, entry_id)
-        return JSONResponse(_render(caller, kind, public_view(kind, entry)))
+        body = _render(caller, kind, public_view(kind, entry))
+        if kind.kind == "valve":  # a valve's registry entry with its device status (API.md, Devices)
+            body.update(await valve_device_fields(services, entry_id))
+        return JSONResponse(body)
 
     async def patch(entry_id: str, body: Strict, services: Svc, caller: Caller) -> JSONResponse:
         changes = body.model_dump(mode="json", exclude_unset=True)

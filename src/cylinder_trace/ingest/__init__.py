@@ -1,0 +1,1 @@
+"""The MQTT ingestor: decode, verify, batch, hand to the handlers, acknowledge after commit."""

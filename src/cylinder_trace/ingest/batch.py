@@ -1,0 +1,168 @@
+"""One batch of received messages: verify, then store everything in one transaction.
+
+What a batch does with each message:
+
+* an event message that parses and carries a valid MAC of a registered valve is stored once per
+  ``(valve_id, seq)``; a repeat with the same content is dropped, one with other content is a replay
+  (dead-lettered and counted); a newly stored one updates the valve's status and, when lifecycle-
+  relevant, is appended to the fitted cylinder's history with the valve rules applied;
+* a status message (``online``/``offline``, retained and as Last Will) updates the valve's presence;
+* anything else goes to the dead-letter table with its reason.
+
+:func:`verify` needs the valve secrets (I/O, before the transaction); :func:`write_batch` is the
+transaction's body and may run more than once (the unit of work retries lost races), so it changes
+nothing outside the database.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from ..app.unit_of_work import Tx
+from ..domain.valves import DeviceStatus, Report
+from ..mqtt.protocol import verify_mac
+from .decode import DeadLetter, Decoded, EventMessage, Presence, Received, decode
+from .keys import ValveKeys
+from .lifecycle import record_lifecycle
+from .store import (
+    Key,
+    insert_dead_letters,
+    insert_messages,
+    latest_presence,
+    lock_statuses,
+    report_of,
+    save_statuses,
+    stored_digests,
+)
+
+
+@dataclass
+class Verified:
+    """A batch after decoding and MAC checks, before the transaction."""
+
+    events: list[EventMessage] = field(default_factory=list)
+    presence: list[Presence] = field(default_factory=list)
+    rejected: list[DeadLetter] = field(default_factory=list)
+    #: repeats of a ``(valve_id, seq)`` earlier in the same batch with the same content
+    repeats: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class BatchOutcome:
+    stored: int
+    duplicates: int
+    presence: int
+    dead_letters: list[DeadLetter]
+    appended: int
+    unfitted: int
+    #: the valves' clocks of the messages stored
+    event_times: tuple[datetime, ...] = ()
+
+    @property
+    def replays(self) -> int:
+        return sum(1 for d in self.dead_letters if d.kind == "replay")
+
+
+async def verify(items: Sequence[Received], keys: ValveKeys) -> Verified:
+    decoded: list[Decoded] = [decode(item) for item in items]
+    out = Verified()
+    candidates = [d for d in decoded if isinstance(d, EventMessage)]
+    presence = [d for d in decoded if isinstance(d, Presence)]
+    out.rejected.extend(d for d in decoded if isinstance(d, DeadLetter))
+    known = await keys.get({e.message.valve_id for e in candidates} | {p.valve_id for p in presence})
+    suspect: list[EventMessage] = []
+    for e in candidates:
+        key = known.get(e.message.valve_id)
+        if key is None:
+            out.rejected.append(_unknown_valve(e.item, e.message.valve_id))
+        elif verify_mac(key.secret, e.message):
+            out.events.append(e)
+        else:
+            suspect.append(e)
+    if suspect:  # the secret may have been changed since it was cached: read it again before refusing
+        fresh = await keys.get({e.message.valve_id for e in suspect}, fresh=True)
+        for e in suspect:
+            key = fresh.get(e.message.valve_id)
+            if key is None:
+                out.rejected.append(_unknown_valve(e.item, e.message.valve_id))
+            elif verify_mac(key.secret, e.message):
+                out.events.append(e)
+            else:
+                out.rejected.append(DeadLetter(e.item, "bad_mac", "bad mac: does not match the valve's secret",
+                                               e.message.valve_id))
+    for p in presence:
+        if p.valve_id in known:
+            out.presence.append(p)
+        elif not p.item.retain:  # a retained copy was dead-lettered when it was first published
+            out.rejected.append(_unknown_valve(p.item, p.valve_id))
+    out.events, replays, out.repeats = _first_of_each_key(out.events)
+    out.rejected.extend(replays)
+    return out
+
+
+def _unknown_valve(item: Received, valve_id: str) -> DeadLetter:
+    return DeadLetter(item, "unknown_valve", f"unknown valve {valve_id!r}: not in the valve registry", valve_id)
+
+
+def _replay(e: EventMessage, where: str) -> DeadLetter:
+    return DeadLetter(e.item, "replay", f"replay: ({e.message.valve_id}, {e.message.seq}) {where} with different "
+                      "content", e.message.valve_id)
+
+
+def _first_of_each_key(events: list[EventMessage]) -> tuple[list[EventMessage], list[DeadLetter], int]:
+    first: dict[Key, EventMessage] = {}
+    replays: list[DeadLetter] = []
+    repeats = 0
+    for e in events:
+        earlier = first.get(e.key)
+        if earlier is None:
+            first[e.key] = e
+        elif earlier.digest == e.digest:
+            repeats += 1
+        else:
+            replays.append(_replay(e, "arrived earlier in this batch"))
+    return list(first.values()), replays, repeats
+
+
+async def write_batch(tx: Tx, batch: Verified) -> BatchOutcome:
+    conn = tx.conn
+    valve_ids = {e.message.valve_id for e in batch.events} | {p.valve_id for p in batch.presence}
+    statuses = await lock_statuses(conn, valve_ids)
+    stored_keys = await insert_messages(conn, batch.events)
+    stored = [e for e in batch.events if e.key in stored_keys]
+    conflicting = [e for e in batch.events if e.key not in stored_keys]
+    digests = await stored_digests(conn, (e.key for e in conflicting))
+    letters = list(batch.rejected)
+    duplicates = batch.repeats
+    for e in conflicting:
+        if digests.get(e.key) == e.digest:
+            duplicates += 1
+        else:
+            letters.append(_replay(e, "is already stored"))
+    await insert_dead_letters(conn, letters)
+
+    reports: dict[str, list[Report]] = defaultdict(list)
+    for e in stored:
+        reports[e.message.valve_id].append(report_of(e))
+    presence = latest_presence((p.valve_id, p.online, p.item.received_at) for p in batch.presence)
+    changed: dict[str, DeviceStatus] = {}
+    for valve_id, before in statuses.items():
+        after = before.with_reports(reports.get(valve_id, ()))
+        if valve_id in presence:
+            after = after.with_presence(*presence[valve_id])
+        if after != before:
+            changed[valve_id] = after
+    await save_statuses(conn, changed)
+
+    lifecycle = await record_lifecycle(tx, stored)
+    return BatchOutcome(
+        stored=len(stored), duplicates=duplicates, presence=len(batch.presence), dead_letters=letters,
+        appended=lifecycle.appended, unfitted=lifecycle.unfitted, event_times=tuple(e.message.ts for e in stored),
+    )
+
+
+async def write_dead_letters(tx: Tx, letters: Sequence[DeadLetter]) -> None:
+    await insert_dead_letters(tx.conn, letters)

@@ -1,0 +1,342 @@
+"""The ingestor: subscribe, batch, commit, and only then acknowledge.
+
+Threads: paho's network thread receives and hands each message to the asyncio loop through a bounded
+:class:`~cylinder_trace.ingest.inbox.Inbox` (when it is full, paho's thread waits and the broker holds
+the rest). The loop takes whatever has arrived as one batch, verifies it, writes it in one transaction
+(:mod:`cylinder_trace.ingest.batch`), and after the commit acknowledges every message of the batch in
+arrival order. A message is never acknowledged before it is durably stored or dead-lettered, so killing
+the process at any moment loses nothing: the broker sends the unacknowledged messages again and the
+``(valve_id, seq)`` key drops the repeats.
+
+Sessions are persistent (3.1.1: ``clean_session`` false; 5: ``clean_start`` false and a session expiry)
+so messages published while the ingestor is down wait at the broker. With MQTT 5 several ingestors share
+``$share/<group>/ct/v1/valves/+/events``; with 3.1.1 each one gets every message and the key dedupes.
+
+Failures: a database that cannot be reached is retried with backoff, forever, without acknowledging; a
+batch the database refuses for its content is split until the offending message is found, and that one
+is dead-lettered, so bad input never stops the stream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import paho.mqtt.client as mqtt
+import sqlalchemy as sa
+from paho.mqtt.subscribeoptions import SubscribeOptions
+
+from ..app.unit_of_work import Tx, UnitOfWork
+from ..mqtt.protocol import EVENTS_SUBSCRIPTION, STATUS_SUBSCRIPTION, shared_events_subscription
+from ..mqtt.url import MqttUrl, parse_mqtt_url
+from . import metrics
+from .batch import BatchOutcome, verify, write_batch, write_dead_letters
+from .client import BufferedClient, Protocol, SessionOptions, configure_transport, connect_kwargs, new_client
+from .decode import DeadLetter, Received
+from .inbox import Inbox, InboxClosed
+from .keys import ValveKeys
+
+log = logging.getLogger("cylinder_trace.ingest")
+
+#: PostgreSQL error classes worth waiting out: connection exception, transaction rollback (deadlock,
+#: serialization), insufficient resources, operator intervention (shutdown, starting up), system error
+_TRANSIENT_SQLSTATE_CLASSES = frozenset({"08", "40", "53", "57", "58"})
+
+
+@dataclass(frozen=True, slots=True)
+class IngestOptions:
+    url: str
+    client_id: str
+    protocol: Protocol = "5"
+    #: MQTT 5 shared-subscription group ("" for a plain subscription)
+    shared_group: str = "ct-ingest"
+    #: most messages per transaction
+    max_batch: int = 500
+    #: wait this long for more messages when a batch is not full (0: take what is there)
+    linger_s: float = 0.0
+    #: messages received and not yet committed before paho's thread stops reading
+    inbox_capacity: int = 4000
+    receive_maximum: int = 2000
+    session_expiry_s: int = 7 * 24 * 3600
+    keepalive_s: int = 30
+    reconnect_min_s: float = 0.5
+    reconnect_max_s: float = 30.0
+
+
+@dataclass
+class IngestStats:
+    received: int = 0
+    stored: int = 0
+    duplicates: int = 0
+    presence: int = 0
+    dead_letters: int = 0
+    replays: int = 0
+    appended: int = 0
+    batches: int = 0
+    acked: int = 0
+    not_acked: int = 0
+
+
+def is_transient(exc: BaseException) -> bool:
+    """A failure that waiting can cure (the database or the network), not one of the data."""
+    if isinstance(exc, OSError | ConnectionError | TimeoutError):
+        return True
+    if isinstance(exc, sa.exc.DBAPIError):
+        if exc.connection_invalidated or isinstance(exc, sa.exc.InterfaceError):
+            return True
+        sqlstate = getattr(exc.orig, "sqlstate", None)
+        if isinstance(sqlstate, str) and sqlstate[:2] in _TRANSIENT_SQLSTATE_CLASSES:
+            return True
+        if isinstance(exc, sa.exc.OperationalError):
+            return True  # SQLite: database is locked, disk I/O; asyncpg: connection trouble
+    cause = exc.__cause__
+    return cause is not None and cause is not exc and is_transient(cause)
+
+
+class Ingestor:
+    def __init__(self, uow: UnitOfWork, options: IngestOptions, keys: ValveKeys | None = None) -> None:
+        self.uow = uow
+        self.options = options
+        self.keys = keys or ValveKeys(uow.engine)
+        self.address: MqttUrl = parse_mqtt_url(options.url)
+        self.stats = IngestStats()
+        self.connected = threading.Event()
+        self.subscribed = threading.Event()
+        self._generation = 0
+        self._generation_lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._stop_requested: asyncio.Event | None = None
+        self._inbox: Inbox[Received] | None = None
+        self._client: BufferedClient | None = None
+
+    # --- paho's thread ----------------------------------------------------------------------------
+
+    def _on_connect(self, client: mqtt.Client, _userdata: Any, flags: Any, reason: Any, _props: Any) -> None:
+        if reason.is_failure:
+            log.warning("broker refused the connection: %s", reason)
+            return
+        with self._generation_lock:
+            self._generation += 1
+        self.connected.set()
+        metrics.CONNECTED.set(1)
+        log.info("connected to %s as %s (session present: %s)", self.address, self.options.client_id,
+                 getattr(flags, "session_present", None))
+        client.subscribe(self._subscriptions())
+
+    def _subscriptions(self) -> list[tuple[str, Any]]:
+        if self.options.protocol == "5":
+            events = (shared_events_subscription(self.options.shared_group) if self.options.shared_group
+                      else EVENTS_SUBSCRIPTION)
+            # retained status messages only when the subscription is new (not on every reconnect)
+            return [(events, SubscribeOptions(qos=1)),
+                    (STATUS_SUBSCRIPTION, SubscribeOptions(qos=1, retainHandling=1))]
+        return [(EVENTS_SUBSCRIPTION, 1), (STATUS_SUBSCRIPTION, 1)]
+
+    def _on_subscribe(self, _client: mqtt.Client, _userdata: Any, _mid: int, reasons: Any, _props: Any) -> None:
+        failed = [r for r in reasons if getattr(r, "is_failure", False)]
+        if failed:
+            log.error("subscription refused: %s", failed)
+        else:
+            self.subscribed.set()
+
+    def _on_disconnect(self, _client: mqtt.Client, _userdata: Any, _flags: Any, reason: Any, _props: Any) -> None:
+        with self._generation_lock:
+            self._generation += 1  # nothing received on the lost connection is acknowledged any more
+        self.connected.clear()
+        metrics.CONNECTED.set(0)
+        if not self._stopping.is_set():
+            log.warning("disconnected from the broker (%s); reconnecting", reason)
+
+    def _on_message(self, _client: mqtt.Client, _userdata: Any, message: mqtt.MQTTMessage) -> None:
+        try:
+            topic = message.topic
+        except UnicodeDecodeError:
+            topic = message._topic.decode("utf-8", "replace")
+        item = Received(
+            topic=topic, payload=bytes(message.payload), mid=message.mid, qos=message.qos,
+            retain=bool(message.retain), received_at=datetime.now(UTC), received_mono=time.monotonic(),
+            generation=self._generation,
+        )
+        inbox = self._inbox
+        if inbox is None:
+            return
+        try:
+            inbox.put(item, should_stop=self._stopping.is_set)
+        except InboxClosed:
+            return  # shutting down: not acknowledged, so the broker sends it again
+
+    # --- the loop ---------------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Connect, ingest until :meth:`stop`, then disconnect (the session stays at the broker)."""
+        loop = asyncio.get_running_loop()
+        self._stop_requested = asyncio.Event()
+        self._inbox = Inbox(loop, self.options.inbox_capacity)
+        client = self._client = self._make_client()
+        client.connect_async(self.address.host, self.address.port, **connect_kwargs(self._session()))
+        client.loop_start()
+        try:
+            await self._consume()
+        finally:
+            self._stopping.set()
+            self._inbox.close()
+            self._inbox.release(self._inbox.capacity)  # wake paho's thread if it waits for a slot
+            await asyncio.to_thread(self._disconnect, client)
+
+    def _session(self) -> SessionOptions:
+        o = self.options
+        return SessionOptions(o.client_id, o.protocol, persistent=True, session_expiry_s=o.session_expiry_s,
+                              receive_maximum=o.receive_maximum, keepalive_s=o.keepalive_s)
+
+    def _make_client(self) -> BufferedClient:
+        client = new_client(self._session(), manual_ack=True)
+        configure_transport(client, self.address)
+        client.reconnect_delay_set(min_delay=self.options.reconnect_min_s,  # type: ignore[arg-type]
+                                   max_delay=self.options.reconnect_max_s)  # type: ignore[arg-type]
+        client.on_connect = self._on_connect
+        client.on_subscribe = self._on_subscribe
+        client.on_disconnect = self._on_disconnect
+        client.on_message = self._on_message
+        return client
+
+    @staticmethod
+    def _disconnect(client: BufferedClient) -> None:
+        client.disconnect()
+        client.loop_stop()
+
+    def stop(self) -> None:
+        """Finish the batch in hand, acknowledge it, and return from :meth:`run`."""
+        self._stopping.set()
+        if self._stop_requested is not None:
+            self._stop_requested.set()
+
+    async def _consume(self) -> None:
+        assert self._inbox is not None and self._stop_requested is not None
+        inbox, stop = self._inbox, self._stop_requested
+        while not stop.is_set():
+            getter = asyncio.ensure_future(inbox.get_batch(self.options.max_batch, self.options.linger_s))
+            stopper = asyncio.ensure_future(stop.wait())
+            await asyncio.wait({getter, stopper}, return_when=asyncio.FIRST_COMPLETED)
+            stopper.cancel()
+            if not getter.done():
+                getter.cancel()
+                break
+            batch = getter.result()
+            metrics.QUEUE_DEPTH.set(len(inbox) + len(batch))
+            try:
+                await self._handle(batch)
+            finally:
+                inbox.release(len(batch))
+
+    async def _handle(self, batch: list[Received]) -> None:
+        self.stats.received += len(batch)
+        outcome = await self._commit(batch)
+        committed_mono = time.monotonic()
+        self._acknowledge(batch)
+        if outcome is not None:
+            self._count(outcome, batch, committed_mono)
+
+    async def _commit(self, batch: list[Received]) -> BatchOutcome | None:
+        """Store the batch; back off and retry while the database is away. None: it was split."""
+        delay = 0.1
+        while True:
+            try:
+                return await self._verify_and_write(batch)
+            except Exception as exc:
+                if not is_transient(exc):
+                    metrics.COMMIT_FAILURES.labels("data").inc()
+                    log.warning("a batch of %d was refused by the database (%s); isolating the cause",
+                                len(batch), type(exc).__name__)
+                    await self._split(batch, exc)
+                    return None
+                metrics.COMMIT_FAILURES.labels("transient").inc()
+                log.warning("storing a batch failed (%s: %s); retrying in %.1f s", type(exc).__name__,
+                            str(exc).splitlines()[0][:200] if str(exc) else "", delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+
+    async def _verify_and_write(self, batch: list[Received]) -> BatchOutcome:
+        verified = await verify(batch, self.keys)
+
+        async def handler(tx: Tx) -> BatchOutcome:
+            return await write_batch(tx, verified)
+
+        return await self.uow.write(handler)
+
+    async def _split(self, batch: list[Received], exc: BaseException) -> None:
+        if len(batch) == 1:
+            letter = DeadLetter(batch[0], "storage_error",
+                                f"the database refused it: {type(exc).__name__}: {str(exc)[:300]}")
+            await self._commit_letters([letter])
+            return
+        half = len(batch) // 2
+        for part in (batch[:half], batch[half:]):
+            outcome = await self._commit(part)
+            if outcome is not None:
+                self._count(outcome, part, time.monotonic())
+
+    async def _commit_letters(self, letters: Sequence[DeadLetter]) -> None:
+        delay = 0.1
+        while True:
+            try:
+                async def handler(tx: Tx) -> None:
+                    await write_dead_letters(tx, letters)
+
+                await self.uow.write(handler)
+                self._count_letters(letters)
+                return
+            except Exception as exc:
+                if not is_transient(exc):
+                    raise
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+
+    def _acknowledge(self, batch: Sequence[Received]) -> None:
+        client = self._client
+        assert client is not None
+        with self._generation_lock:
+            current = self._generation
+            for item in batch:
+                if item.qos == 0:
+                    continue
+                if item.generation == current:
+                    client.ack(item.mid, item.qos)
+                    self.stats.acked += 1
+                else:
+                    self.stats.not_acked += 1  # came on a lost connection: it will be sent again
+
+    def _count(self, outcome: BatchOutcome, batch: Sequence[Received], committed_mono: float) -> None:
+        s = self.stats
+        s.batches += 1
+        s.stored += outcome.stored
+        s.duplicates += outcome.duplicates
+        s.presence += outcome.presence
+        s.appended += outcome.appended
+        metrics.BATCH_SIZE.observe(len(batch))
+        metrics.MESSAGES.labels("stored").inc(outcome.stored)
+        metrics.MESSAGES.labels("duplicate").inc(outcome.duplicates)
+        metrics.MESSAGES.labels("status").inc(outcome.presence)
+        self._count_letters(outcome.dead_letters)
+        now = datetime.now(UTC)
+        for item in batch:
+            metrics.LAG.observe(max(0.0, committed_mono - item.received_mono))
+        for ts in outcome.event_times:
+            metrics.EVENT_AGE.observe(max(0.0, (now - ts).total_seconds()))
+
+    def _count_letters(self, letters: Sequence[DeadLetter]) -> None:
+        self.stats.dead_letters += len(letters)
+        metrics.MESSAGES.labels("dead_letter").inc(len(letters))
+        for d in letters:
+            metrics.DEAD_LETTERS.labels(d.kind).inc()
+            if d.kind == "replay":
+                self.stats.replays += 1
+                metrics.REPLAYS.inc()
+
+    def __repr__(self) -> str:
+        return f"Ingestor({self.address}, client_id={self.options.client_id!r}, protocol={self.options.protocol})"

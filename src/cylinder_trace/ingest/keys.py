@@ -1,0 +1,55 @@
+"""The valves' secrets, from the valve registry, cached for a short while."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from ..store.tables import registry
+
+
+@dataclass(frozen=True, slots=True)
+class ValveKey:
+    valve_id: str
+    secret: bytes
+    company_id: str | None
+    fetched_at: float
+
+
+class ValveKeys:
+    """``valve_id`` → secret. A known valve is re-read after ``ttl`` seconds (a secret may be changed
+    with PATCH); an unknown one is looked up every time it is asked for, so a valve registered a moment
+    ago is never refused as unknown."""
+
+    def __init__(self, engine: AsyncEngine, ttl: float = 30.0) -> None:
+        self.engine = engine
+        self.ttl = ttl
+        self._keys: dict[str, ValveKey] = {}
+
+    async def get(self, valve_ids: Iterable[str], *, fresh: bool = False) -> dict[str, ValveKey]:
+        wanted = set(valve_ids)
+        now = time.monotonic()
+        stale = {v for v in wanted if fresh or v not in self._keys or now - self._keys[v].fetched_at > self.ttl}
+        if stale:
+            await self._load(stale, now)
+        return {v: self._keys[v] for v in wanted if v in self._keys}
+
+    async def _load(self, valve_ids: set[str], now: float) -> None:
+        query = sa.select(registry.c.id, registry.c.company_id, registry.c.data).where(
+            registry.c.kind == "valve", registry.c.id.in_(sorted(valve_ids)))
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        found = set()
+        for row in rows:
+            try:
+                secret = bytes.fromhex(str(row.data["secret"]))
+            except (KeyError, ValueError, TypeError):
+                continue  # an entry without a usable secret verifies nothing
+            self._keys[row.id] = ValveKey(row.id, secret, row.company_id, now)
+            found.add(row.id)
+        for gone in valve_ids - found:
+            self._keys.pop(gone, None)

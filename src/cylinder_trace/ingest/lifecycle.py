@@ -1,0 +1,112 @@
+"""Lifecycle-relevant valve messages into the history of the cylinder the valve is fitted to.
+
+Runs inside the ingestor's batch transaction, for messages stored for the first time only. Each
+becomes one ``ValveReported`` event (source ``mqtt``, actor ``valve:<id>``, event id derived from
+``(valve_id, seq)``) carrying the message and the valve rules it breaks under ``violations``; the
+findings projection turns those into findings. Authorizations named by ``fill_started`` and
+``fill_completed`` are judged and updated in the same transaction.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+import sqlalchemy as sa
+
+from ..app.unit_of_work import Tx
+from ..domain.canonical import format_ts
+from ..domain.events import NewEvent, cylinder_stream
+from ..domain.rules.valves import report_violations
+from ..domain.valves import VALVE_REPORTED, Authorization, FillVerdict, judge_fill_completed, judge_fill_started
+from ..domain.violations import Violation
+from ..mqtt.protocol import EventType
+from ..store.tables import cylinders
+from .authorizations import lock_authorizations, save_authorization_use
+from .decode import EventMessage
+
+_NAMESPACE: Final = uuid.UUID("0b7f3f4e-5a52-4a8e-9d0e-6c7a2f1d9b31")
+_AUTHORIZED_TYPES: Final = frozenset({EventType.FILL_STARTED, EventType.FILL_COMPLETED})
+
+
+def valve_event_id(valve_id: str, seq: int) -> str:
+    """The id of the ``ValveReported`` event of a message: the same message always gets the same id."""
+    return str(uuid.uuid5(_NAMESPACE, f"valve:{valve_id}:{seq}"))
+
+
+@dataclass(frozen=True, slots=True)
+class Fitted:
+    code: str
+    company_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class LifecycleOutcome:
+    appended: int
+    #: lifecycle messages of valves not fitted to any cylinder (stored, but in no cylinder's history)
+    unfitted: int
+    violations: list[Violation]
+
+
+async def fitted_cylinders(tx: Tx, valve_ids: Sequence[str]) -> dict[str, Fitted]:
+    if not valve_ids:
+        return {}
+    query = sa.select(cylinders.c.code, cylinders.c.smart_valve_id, cylinders.c.company_id).where(
+        cylinders.c.smart_valve_id.in_(sorted(set(valve_ids))))
+    return {r.smart_valve_id: Fitted(r.code, r.company_id) for r in await tx.conn.execute(query)}
+
+
+async def record_lifecycle(tx: Tx, messages: Sequence[EventMessage]) -> LifecycleOutcome:
+    relevant = sorted((m for m in messages if m.message.lifecycle_relevant), key=lambda m: m.key)
+    if not relevant:
+        return LifecycleOutcome(0, 0, [])
+    fitted = await fitted_cylinders(tx, [m.message.valve_id for m in relevant])
+    auth_ids = [str(m.message.data["auth_id"]) for m in relevant
+                if m.message.type in _AUTHORIZED_TYPES and m.message.valve_id in fitted]
+    auths = await lock_authorizations(tx.conn, auth_ids)
+    changed: dict[str, Authorization] = {}
+    appended, unfitted = 0, 0
+    violations: list[Violation] = []
+    for m in relevant:
+        msg = m.message
+        cylinder = fitted.get(msg.valve_id)
+        if cylinder is None:
+            unfitted += 1
+            continue
+        verdict: FillVerdict | None = None
+        if msg.type in _AUTHORIZED_TYPES:
+            auth_id = str(msg.data["auth_id"])
+            auth = auths.get(auth_id)
+            if msg.type is EventType.FILL_STARTED:
+                started = judge_fill_started(auth, msg.valve_id, msg.ts)
+                if started is not None:
+                    auths[auth_id] = changed[auth_id] = started
+            else:
+                judgement = judge_fill_completed(auth, msg.valve_id, msg.seq, msg.ts)
+                verdict = judgement.verdict
+                if judgement.updated is not None:
+                    auths[auth_id] = changed[auth_id] = judgement.updated
+        found = report_violations(msg.type.value, msg.data, valve_id=msg.valve_id, seq=msg.seq,
+                                  cylinder_code=cylinder.code, company_id=cylinder.company_id,
+                                  fill_verdict=verdict)
+        violations.extend(found)
+        data: dict[str, Any] = {
+            "valve_id": msg.valve_id,
+            "seq": msg.seq,
+            "type": msg.type.value,
+            "ts": msg.ts_text,
+            "data": dict(msg.data),
+            "received_at": format_ts(m.item.received_at),
+            "violations": [v.to_json() for v in found],
+        }
+        if verdict is not None:
+            data["authorization"] = verdict.value
+        event = NewEvent(VALVE_REPORTED, data, msg.ts, cylinder_stream(cylinder.code))
+        await tx.record([event], event_id=valve_event_id(msg.valve_id, msg.seq), actor=f"valve:{msg.valve_id}",
+                        source="mqtt")
+        appended += 1
+    for auth in changed.values():
+        await save_authorization_use(tx.conn, auth)
+    return LifecycleOutcome(appended, unfitted, violations)

@@ -1,0 +1,185 @@
+"""What ``cylinder-trace serve`` runs beside the HTTP server, and ``cylinder-trace ingest`` alone.
+
+* the embedded MQTT broker (amqtt) when ``CT_EMBEDDED_BROKER`` is on and ``CT_MQTT_URL`` names this
+  machine: the one-command default; the service then speaks MQTT 3.1.1 (all amqtt knows);
+* the ingestor (:mod:`cylinder_trace.ingest.ingestor`);
+* the valve command relay (``authorize_fill`` after a passing fill check, ``lock`` after a seizure or
+  a scrapping), published only after the deciding transaction has committed; with it, the fill check's
+  authorization hook (``Services.fill_authorizer``);
+* the schedule: the fill window check every minute, and the sweeps (``app.sweeps.run_sweeps``) every
+  ``CT_SWEEP_INTERVAL_S`` seconds (0 turns both off).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import logging
+import socket
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from .app.services import Services
+from .app.unit_of_work import Tx
+from .ingest.authorizations import issue_fill_authorization
+from .ingest.client import Protocol
+from .ingest.commands import CommandRelay
+from .ingest.ingestor import IngestOptions, Ingestor
+from .ingest.windows import WindowReport, check_fill_windows
+from .mqtt.url import parse_mqtt_url
+from .settings import Settings
+
+log = logging.getLogger("cylinder_trace.runtime")
+
+#: seconds between fill window checks (their windows are half an hour)
+FILL_WINDOW_INTERVAL_S = 60.0
+
+
+def default_client_id(settings: Settings, role: str) -> str:
+    """``<CT_MQTT_CLIENT_ID>-<role>-<host>``: stable across restarts of the same process on one host, so
+    a restarted ingestor resumes its persistent session."""
+    host = socket.gethostname().split(".")[0] or "host"
+    return f"{settings.mqtt_client_id}-{role}-{host}"[:64]
+
+
+def is_local(url: str) -> bool:
+    host = parse_mqtt_url(url).host
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def uses_embedded_broker(settings: Settings) -> bool:
+    return settings.embedded_broker and is_local(settings.mqtt_url)
+
+
+def mqtt_protocol(settings: Settings) -> Protocol:
+    return "3.1.1" if uses_embedded_broker(settings) else settings.mqtt_protocol
+
+
+def ingest_options(settings: Settings, client_id: str | None = None, protocol: Protocol | None = None) -> IngestOptions:
+    return IngestOptions(
+        url=settings.mqtt_url,
+        client_id=client_id or default_client_id(settings, "ingest"),
+        protocol=protocol or mqtt_protocol(settings),
+        shared_group=settings.mqtt_shared_group,
+    )
+
+
+class Runtime:
+    """Starts and stops the background work of ``serve`` (see the module's docstring)."""
+
+    def __init__(self, services: Services, *, ingest: bool = True, relay: bool = True, schedule: bool = True,
+                 ingestor: Ingestor | None = None) -> None:
+        self.services = services
+        self.settings = services.settings
+        self._want_ingest = ingest
+        self._want_relay = relay
+        self._want_schedule = schedule
+        self.ingestor = ingestor
+        self.relay: CommandRelay | None = None
+        self._broker: Any = None
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def start(self) -> None:
+        settings = self.settings
+        if self._want_relay and self.services.fill_authorizer is None:
+            # a passing fill check of a smart-valve cylinder stores an authorization; the relay sends it
+            self.services.fill_authorizer = issue_fill_authorization
+        if uses_embedded_broker(settings):
+            from .mqtt.embedded_broker import start_embedded_broker
+
+            try:
+                self._broker = await start_embedded_broker(settings.mqtt_url)
+                log.info("embedded MQTT broker listening on %s", settings.mqtt_url)
+            except OSError as exc:
+                log.warning("embedded broker not started (%s); using the broker at %s", exc, settings.mqtt_url)
+        if self._want_ingest:
+            if self.ingestor is None:
+                self.ingestor = Ingestor(self.services.uow,
+                                         ingest_options(settings, default_client_id(settings, "serve")))
+            self._spawn("ingestor", self.ingestor.run)
+        if self._want_relay:
+            self.relay = CommandRelay(self.services.uow, settings.mqtt_url,
+                                      client_id=default_client_id(settings, "commands"),
+                                      protocol=mqtt_protocol(settings))
+            self._spawn("command relay", self.relay.run)
+        if self._want_schedule and settings.sweep_interval_s > 0:
+            self._spawn("fill window check", lambda: self._every(min(FILL_WINDOW_INTERVAL_S,
+                                                                     settings.sweep_interval_s),
+                                                                 self._fill_windows))
+            sweeps = _sweeps_entry_point()
+            if sweeps is not None:
+                self._spawn("sweeps", lambda: self._every(settings.sweep_interval_s,
+                                                          lambda: sweeps(self.services)))
+
+    def _spawn(self, name: str, run: Callable[[], Awaitable[None]]) -> None:
+        async def guarded() -> None:
+            try:
+                await run()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("%s stopped with an error", name)
+                raise
+
+        self._tasks.append(asyncio.create_task(guarded(), name=name))
+
+    async def _every(self, interval_s: float, job: Callable[[], Awaitable[Any]]) -> None:
+        while True:
+            await asyncio.sleep(interval_s)
+            try:
+                await job()
+            except Exception:
+                log.exception("a scheduled job failed; it runs again in %.0f s", interval_s)
+
+    async def _fill_windows(self) -> WindowReport:
+        async def handler(tx: Tx) -> WindowReport:
+            return await check_fill_windows(tx)
+
+        report = await self.services.uow.write(handler)
+        if report.violations:
+            log.info("fill window check: %d unconfirmed, %d unrecorded", len(report.unconfirmed),
+                     len(report.unrecorded))
+        return report
+
+    async def stop(self) -> None:
+        if self.ingestor is not None:
+            self.ingestor.stop()
+        if self.relay is not None:
+            self.relay.stop()
+        for task in self._tasks:
+            if task.get_name() not in ("ingestor", "command relay"):
+                task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await asyncio.wait_for(task, timeout=15)
+        self._tasks.clear()
+        if self._broker is not None:
+            from .mqtt.embedded_broker import stop_embedded_broker
+
+            await stop_embedded_broker(self._broker)
+            self._broker = None
+
+    async def broker_reachable(self) -> bool:
+        return self.ingestor is not None and self.ingestor.connected.is_set()
+
+
+def _sweeps_entry_point() -> Callable[[Services], Awaitable[Any]] | None:
+    """``app.sweeps.run_sweeps(uow, now)`` when the sweeps are part of this build."""
+    try:
+        from .app import sweeps
+    except ImportError:
+        return None
+    run_sweeps = getattr(sweeps, "run_sweeps", None)
+    if run_sweeps is None:
+        return None
+
+    async def run(services: Services) -> Any:
+        return await run_sweeps(services.uow, services.uow.clock())
+
+    return run

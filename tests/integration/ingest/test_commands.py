@@ -1,0 +1,83 @@
+"""The valve command relay against a real Mosquitto: a passing fill check's authorization and the lock
+after a seizure or a scrapping reach the valve's commands topic, signed, once the deciding transaction
+has committed; expired authorizations are not sent."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+import httpx
+
+from cylinder_trace.app.principals import admin_principal
+from cylinder_trace.app.services import Services
+from cylinder_trace.app.unit_of_work import Tx
+from cylinder_trace.ingest.authorizations import IssuedAuthorization, issue_fill_authorization
+from cylinder_trace.ingest.commands import CommandRelay
+from cylinder_trace.mqtt.protocol import CommandType, command_mac_ok, commands_topic, parse_command_message
+from tests.conftest import Clock
+from tests.integration.broker.subscriber import Subscriber
+from tests.support import factories as f
+from tests.support.mosquitto import RunningMosquitto, mosquitto_fixture
+
+from .helpers import secret_of, smart_cylinder
+
+mosquitto = mosquitto_fixture(scope="module")
+
+
+async def authorize(services: Services, code: str) -> IssuedAuthorization:
+    async def handler(tx: Tx) -> IssuedAuthorization | None:
+        state = await tx.load_cylinder(code)
+        assert state is not None
+        return await issue_fill_authorization(tx, state, "S1", actor=admin_principal().actor)
+
+    issued = await services.uow.write(handler)
+    assert issued is not None
+    return issued
+
+
+async def test_authorizations_and_locks_are_published_signed(
+    client: httpx.AsyncClient, services: Services, clock: Clock, mosquitto: RunningMosquitto,
+) -> None:
+    await f.town(client)
+    first = await smart_cylinder(client, "V1")
+    second = await smart_cylinder(client, "V2")
+    issued = await authorize(services, first)
+    other = await authorize(services, second)
+    relay = CommandRelay(services.uow, mosquitto.url, client_id="ct-test-commands", protocol="5", clock=clock)
+    relay.connected.clear()
+    with Subscriber(mosquitto.host, mosquitto.port, ["ct/v1/valves/+/commands"]) as valves:
+        client_task = asyncio.create_task(relay.run())
+        try:
+            for _ in range(600):
+                if relay.connected.is_set():
+                    break
+                await asyncio.sleep(0.05)
+            assert relay.connected.is_set()
+            clock.advance(minutes=16)  # as if the relay came to them after they expired: nothing is sent
+            assert await relay.relay_once() == 0
+            clock.now -= timedelta(minutes=16)
+            assert await relay.relay_once() == 2
+            assert await relay.relay_once() == 0  # each sent once
+            got = await asyncio.to_thread(valves.wait_count, commands_topic("V1"), 1, 30)
+            command = parse_command_message(got[0].topic, got[0].payload)
+            assert command.cmd is CommandType.AUTHORIZE_FILL and command_mac_ok(secret_of("V1"), command)
+            assert command.fields["auth_id"] == issued.auth_id and command.fields["station_id"] == "S1"
+            assert command.fields["expires"] == issued.expires and command.fields["max_mass_kg"] == 14.9
+            [to_second] = await asyncio.to_thread(valves.wait_count, commands_topic("V2"), 1, 30)
+            assert parse_command_message(to_second.topic, to_second.payload).fields["auth_id"] == other.auth_id
+
+            seize = {"event_id": f.eid(), "reason": "非法充装", "occurred_at": "2026-11-28T10:00:00+08:00"}
+            await f.ok(await client.post(f"/api/v1/cylinders/{first}/seize", json=seize), 201)
+            scrap = {"event_id": f.eid(), "reason": "超期", "occurred_at": "2026-11-28T10:05:00+08:00"}
+            await f.ok(await client.post(f"/api/v1/cylinders/{second}/scrap", json=scrap), 201)
+            assert await relay.relay_once() == 2
+            await asyncio.to_thread(valves.wait_for, lambda rs: sum(b'"lock"' in r.payload for r in rs) >= 2, 30)
+            locks = [parse_command_message(r.topic, r.payload) for r in valves.received if b'"lock"' in r.payload]
+            assert sorted((c.valve_id, c.fields["reason"]) for c in locks) == [
+                ("V1", "cylinder seized: 非法充装"), ("V2", "cylinder scrapped: 超期")]
+            assert all(command_mac_ok(secret_of(c.valve_id), c) for c in locks)
+            assert await relay.relay_once() == 0
+        finally:
+            relay.stop()
+            await client_task

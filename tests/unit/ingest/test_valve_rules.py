@@ -1,0 +1,101 @@
+"""The valve rules and the judgement of fill authorizations, on plain values."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from cylinder_trace.domain.policy import load_policy_book
+from cylinder_trace.domain.rules import valves as rules
+from cylinder_trace.domain.valves import (
+    Authorization,
+    DeviceStatus,
+    FillVerdict,
+    Report,
+    judge_fill_completed,
+    judge_fill_started,
+)
+
+T0 = datetime(2026, 11, 28, 2, 0, tzinfo=UTC)
+POLICY = load_policy_book(None).at("CN-JL-DAGANGZI", T0.date())
+
+
+def auth() -> Authorization:
+    return Authorization("A1", "V1", "0699", "S1", issued_at=T0, expires=T0 + timedelta(minutes=15))
+
+
+def test_an_issued_unused_authorization_in_time_is_legal_and_becomes_used() -> None:
+    j = judge_fill_completed(auth(), "V1", 10, T0 + timedelta(minutes=5))
+    assert j.verdict is FillVerdict.AUTHORIZED and j.legal
+    assert j.updated is not None and j.updated.used_seq == 10
+
+
+def test_a_forged_or_foreign_authorization_was_never_issued() -> None:
+    assert judge_fill_completed(None, "V1", 10, T0).verdict is FillVerdict.NEVER_ISSUED
+    assert judge_fill_completed(auth(), "V2", 10, T0).verdict is FillVerdict.NEVER_ISSUED
+
+
+def test_a_fill_begun_after_expiry_is_expired_but_one_begun_before_is_not() -> None:
+    late = T0 + timedelta(minutes=20)
+    assert judge_fill_completed(auth(), "V1", 10, late).verdict is FillVerdict.EXPIRED
+    started = judge_fill_started(auth(), "V1", T0 + timedelta(minutes=14))
+    assert started is not None
+    assert judge_fill_completed(started, "V1", 11, late).verdict is FillVerdict.AUTHORIZED
+
+
+def test_a_second_fill_under_one_authorization_is_a_reuse() -> None:
+    used = judge_fill_completed(auth(), "V1", 10, T0).updated
+    assert judge_fill_completed(used, "V1", 12, T0).verdict is FillVerdict.REUSED
+    assert judge_fill_completed(used, "V1", 10, T0).verdict is FillVerdict.AUTHORIZED  # the same message again
+
+
+def test_fill_started_of_another_valve_changes_nothing() -> None:
+    assert judge_fill_started(auth(), "V9", T0) is None
+    assert judge_fill_started(None, "V1", T0) is None
+
+
+def test_report_rules() -> None:
+    kw = {"valve_id": "V1", "seq": 3, "cylinder_code": "069999990000412", "company_id": "C1"}
+    refill = rules.report_violations("refill_detected", {"delta_kg": 3.0}, **kw)
+    assert [(v.rule, v.severity, v.subject) for v in refill] == [
+        ("VALVE_ILLEGAL_REFILL", "high", "cylinder:069999990000412")]
+    assert refill[0].detail["company_id"] == "C1"
+    for verdict in (FillVerdict.NEVER_ISSUED, FillVerdict.EXPIRED, FillVerdict.REUSED):
+        found = rules.report_violations("fill_completed", {"auth_id": "x", "mass_kg": 14.5}, fill_verdict=verdict,
+                                        **kw)
+        assert [v.rule for v in found] == ["VALVE_ILLEGAL_REFILL"]
+        assert verdict.value in found[0].message_en
+    assert rules.report_violations("fill_completed", {"auth_id": "x", "mass_kg": 1.0},
+                                   fill_verdict=FillVerdict.AUTHORIZED, **kw) == []
+    assert [v.rule for v in rules.report_violations("tamper", {"kind": "case_opened"}, **kw)] == ["VALVE_TAMPER"]
+    assert [v.rule for v in rules.report_violations("leak", {"ppm": 900}, **kw)] == ["VALVE_LEAK"]
+    for quiet in ("opened", "closed", "fill_started", "fill_denied"):
+        assert rules.report_violations(quiet, {}, **kw) == []
+
+
+def test_window_rules_carry_the_window_and_the_evidence() -> None:
+    v = rules.fill_unconfirmed("0699", "C1", "V1", POLICY, "e1")
+    assert (v.rule, v.severity, v.detail["window_minutes"]) == ("VALVE_FILL_UNCONFIRMED", "warn", 30)
+    u = rules.fill_unrecorded("0699", "C1", "V1", POLICY, "A1", "e2")
+    assert (u.rule, u.severity, u.detail["valve_event_id"]) == ("VALVE_FILL_UNRECORDED", "high", "e2")
+
+
+def test_offline_after_the_policy_hours() -> None:
+    now = T0 + timedelta(hours=72)
+    assert rules.offline("V1", "0699", "C1", T0 + timedelta(minutes=1), now, POLICY) == []
+    [v] = rules.offline("V1", "0699", "C1", T0, now, POLICY)
+    assert (v.rule, v.subject) == ("VALVE_OFFLINE", "cylinder:0699")
+
+
+def test_device_status_keeps_the_newest_battery_reading_and_presence() -> None:
+    s = DeviceStatus().with_reports([
+        Report(5, "heartbeat", T0, battery_pct=80, rssi=-60),
+        Report(3, "low_battery", T0 + timedelta(seconds=1), battery_pct=9),  # older seq, arrived later
+        Report(6, "opened", T0 + timedelta(seconds=2)),
+    ])
+    assert (s.battery_pct, s.battery_seq, s.rssi, s.last_seen) == (80, 5, -60, T0 + timedelta(seconds=2))
+    assert s.gaps.missing_json() == [[1, 2], [4, 4]]
+    assert s.online is None and s.is_online(T0, timedelta(hours=72))
+    off = s.with_presence(False, T0)
+    assert off.online is False and off.status_changed_at == T0
+    assert off.with_presence(False, T0 + timedelta(hours=1)) is off
+    assert DeviceStatus(last_seen=T0).is_online(T0 + timedelta(hours=1), timedelta(hours=72))
