@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from ..app.errors import Conflict, Forbidden, InvalidInput, NotFound
+from ..app.errors import Conflict, Forbidden, InvalidInput, NotFound, RateLimited, TooLarge
 from ..store.event_store import EventIdConflict, StreamConflict
 
 
@@ -39,3 +39,12 @@ def install_error_handlers(app: FastAPI) -> None:
             {"detail": str(exc), "expected_version": exc.expected, "actual_version": exc.actual},
             status_code=409,
         )
+
+    @app.exception_handler(RateLimited)
+    async def _rate_limited(_: Request, exc: RateLimited) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=429,
+                            headers={"Retry-After": str(exc.retry_after_s)})
+
+    @app.exception_handler(TooLarge)
+    async def _too_large(_: Request, exc: TooLarge) -> JSONResponse:
+        return JSONResponse({"detail": str(exc), "limit_bytes": exc.limit_bytes}, status_code=413)

@@ -12,6 +12,8 @@ from ..runtime import Runtime
 from ..settings import Settings, get_settings
 from .errors import install_error_handlers
 from .routes import checks, cylinders, devices, epcis, findings, health, ledgers, principals, registries, swaps, work
+from .routes.labels import router as labels_router
+from .routes.public import router as public_router
 
 
 def create_app(
@@ -51,4 +53,6 @@ def create_app(
     install_error_handlers(app)
     for module in (health, principals, registries, cylinders, work, devices, checks, swaps, findings, ledgers, epcis):
         app.include_router(module.router)
+    app.include_router(labels_router)
+    app.include_router(public_router)
     return app

@@ -261,3 +261,24 @@ class RefundDepositIn(Strict):
     event_id: UUID
     occurred_at: AwareDatetime
     returned_code: Code
+
+
+# --- codes, labels, scanning and the public side ------------------------------------------------
+class LabelSheetIn(Strict):
+    codes: list[Code] = Field(min_length=1, max_length=2000)
+
+
+class ReportIn(Strict):
+    kind: Literal["illegal_dealer", "black_cylinder", "other"]
+    code: Annotated[str, StringConstraints(max_length=40, strip_whitespace=True)] | None = None
+    description: Annotated[str, StringConstraints(min_length=1, max_length=2000, strip_whitespace=True)]
+    contact: Annotated[str, StringConstraints(max_length=100, strip_whitespace=True)] | None = None
+
+
+class ReportOut(BaseModel):
+    report_id: str
+    kind: str
+    code: str | None
+    subject: str
+    received_at: str
+    status: str

@@ -29,3 +29,19 @@ class Forbidden(AppError):
 
 class Conflict(AppError):
     pass
+
+
+class RateLimited(AppError):
+    """Too many requests from one client in a window; ``retry_after_s`` says when to try again."""
+
+    def __init__(self, reason: str, retry_after_s: int) -> None:
+        super().__init__(reason)
+        self.retry_after_s = retry_after_s
+
+
+class TooLarge(AppError):
+    """An upload over its size limit."""
+
+    def __init__(self, what: str, limit_bytes: int) -> None:
+        super().__init__(f"{what} is larger than {limit_bytes // (1024 * 1024)} MB")
+        self.limit_bytes = limit_bytes

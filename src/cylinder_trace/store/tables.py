@@ -315,3 +315,15 @@ valve_authorizations = sa.Table(
 )
 sa.Index("ix_valve_authorizations_valve_id", valve_authorizations.c.valve_id)
 sa.Index("ix_valve_authorizations_expires", valve_authorizations.c.expires)
+
+# --- public reports (举报) ------------------------------------------------------------------------
+
+#: every public report received, keyed by a hash of the client's address (never the address): the rate limit
+report_submissions = sa.Table(
+    "report_submissions",
+    metadata,
+    sa.Column("report_id", sa.String(36), primary_key=True),
+    sa.Column("client_key", sa.String(64), nullable=False),
+    sa.Column("submitted_at", UtcDateTime, nullable=False),
+)
+sa.Index("ix_report_submissions_client_key", report_submissions.c.client_key, report_submissions.c.submitted_at)

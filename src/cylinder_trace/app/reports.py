@@ -1,0 +1,121 @@
+"""Public reports (举报, seed 三(六)1): anyone may report an illegal dealer or a suspicious cylinder.
+
+A report is an event on its own stream ``report:<id>`` carrying a ``PUBLIC_REPORT`` violation, so the
+findings ledger opens a finding for it the way it does for any rule (``domain/findings.py``): on the
+cylinder when the report names a valid, registered code (the cylinder's company is responsible),
+else on ``report:<id>``. The reporter's contact stays in the report event, which only regulators
+read; the finding carries the kind, the code and the description.
+
+Reports are rate-limited per client (a hash of its address; the address itself is never stored).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import uuid
+from dataclasses import dataclass, replace
+from datetime import timedelta
+from typing import Any, Final, Literal
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ..domain.codes import InvalidCode, parse_grai
+from ..domain.events import NewEvent
+from ..domain.rules.catalogue import PUBLIC_REPORT, subject
+from ..store import event_store
+from ..store.tables import report_submissions
+from .errors import NotFound, RateLimited
+from .principals import Principal
+from .unit_of_work import Outcome, Tx
+
+ReportKind = Literal["illegal_dealer", "black_cylinder", "other"]
+KIND_TEXT: Final[dict[str, tuple[str, str]]] = {
+    "illegal_dealer": ("非法经营瓶装液化气（黑气点）", "illegal LPG dealer"),
+    "black_cylinder": ("可疑气瓶（黑气瓶）", "suspicious cylinder (black cylinder)"),
+    "other": ("其他燃气安全问题", "other gas safety concern"),
+}
+PUBLIC_REPORT_RECEIVED: Final = "PublicReportReceived"
+#: at most this many reports per client in the window
+RATE_LIMIT: Final = 5
+RATE_WINDOW: Final = timedelta(minutes=10)
+
+
+@dataclass(frozen=True, slots=True)
+class PublicReport:
+    kind: ReportKind
+    description: str
+    code: str | None = None
+    contact: str | None = None
+
+
+def report_stream(report_id: str) -> str:
+    return f"report:{report_id}"
+
+
+def client_key(address: str) -> str:
+    """What the rate limit remembers of a client: a hash of its address, not the address."""
+    return hashlib.sha256(f"cylinder-trace:report-client:{address}".encode()).hexdigest()
+
+
+async def _check_rate(tx: Tx, key: str) -> None:
+    since = tx.now - RATE_WINDOW
+    rows = (await tx.conn.execute(
+        sa.select(report_submissions.c.submitted_at)
+        .where(report_submissions.c.client_key == key, report_submissions.c.submitted_at > since)
+        .order_by(report_submissions.c.submitted_at))).all()
+    if len(rows) >= RATE_LIMIT:
+        retry = rows[len(rows) - RATE_LIMIT].submitted_at + RATE_WINDOW - tx.now
+        minutes = int(RATE_WINDOW.total_seconds() // 60)
+        raise RateLimited(f"at most {RATE_LIMIT} reports per {minutes} minutes from one client; please try later",
+                          max(1, math.ceil(retry.total_seconds())))
+
+
+async def submit_report(tx: Tx, report: PublicReport, client: str) -> Outcome:
+    """Record a report and open its ``PUBLIC_REPORT`` finding; 201 with the report's id."""
+    await event_store.lock_appends(tx.conn)  # one report at a time: the rate limit counts exactly
+    key = client_key(client)
+    await _check_rate(tx, key)
+    report_id = str(uuid.uuid4())
+    code, code_valid, company_id = report.code, False, None
+    subj = subject("report", report_id)
+    if code:
+        try:
+            code = parse_grai(code.strip()).code
+            code_valid = True
+        except InvalidCode:
+            pass
+    registered = False
+    if code and code_valid:
+        state = await tx.load_cylinder(code)
+        if state is not None:
+            registered, company_id, subj = True, state.company_id, subject("cylinder", code)
+    zh, en = KIND_TEXT[report.kind]
+    violation = PUBLIC_REPORT.at(subj, company_id, kind=report.kind, report_id=report_id, code=code,
+                                 code_registered=registered, description=report.description)
+    violation = replace(violation, message_zh=PUBLIC_REPORT.zh.format(kind=zh),
+                        message_en=PUBLIC_REPORT.en.format(kind=en))
+    data = {"report_id": report_id, "kind": report.kind, "code": code, "code_valid": code_valid,
+            "code_registered": registered, "description": report.description, "contact": report.contact,
+            "violations": [violation.to_json()]}
+    stream = report_stream(report_id)
+    await tx.load_stream(stream)
+    await tx.record([NewEvent(PUBLIC_REPORT_RECEIVED, data, tx.now, stream)], event_id=report_id, actor="public")
+    await tx.conn.execute(sa.insert(report_submissions).values(report_id=report_id, client_key=key,
+                                                                submitted_at=tx.now))
+    return Outcome(201, {"report_id": report_id, "kind": report.kind, "code": code, "subject": subj,
+                         "received_at": tx.now.isoformat(), "status": "received"})
+
+
+async def read_report(conn: AsyncConnection, caller: Principal, report_id: str) -> dict[str, Any]:
+    """A report as received, the reporter's contact included (regulators and admins only)."""
+    caller.require("admin", "regulator")
+    history = await event_store.read_stream(conn, report_stream(report_id))
+    if not history:
+        raise NotFound("report", report_id)
+    first = history[0]
+    body = {k: v for k, v in first.data.items() if k != "violations"}
+    body["received_at"] = first.recorded_at.isoformat()
+    body["subject"] = first.data["violations"][0]["subject"]
+    return body

@@ -1,0 +1,1 @@
+"""Server-rendered pages: the public cylinder page behind every QR code (``/8003/{grai}``)."""
