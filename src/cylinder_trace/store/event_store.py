@@ -66,8 +66,16 @@ class RecordedEvent:
     hash: str
 
     def hashed_body(self) -> dict[str, Any]:
-        return hashed_body(self.event_id, self.stream_id, self.version, self.type, self.occurred_at,
-                           self.recorded_at, self.actor, self.data)
+        return hashed_body(
+            self.event_id,
+            self.stream_id,
+            self.version,
+            self.type,
+            self.occurred_at,
+            self.recorded_at,
+            self.actor,
+            self.data,
+        )
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -80,8 +88,14 @@ class RecordedEvent:
 
 
 def hashed_body(
-    event_id: str, stream_id: str, version: int, type_: str, occurred_at: datetime, recorded_at: datetime,
-    actor: str, data: dict[str, Any],
+    event_id: str,
+    stream_id: str,
+    version: int,
+    type_: str,
+    occurred_at: datetime,
+    recorded_at: datetime,
+    actor: str,
+    data: dict[str, Any],
 ) -> dict[str, Any]:
     return {
         "event_id": event_id,
@@ -102,9 +116,18 @@ def _content(stream_id: str, e: PendingEvent | RecordedEvent) -> str:
 def _row_to_event(row: sa.Row[Any]) -> RecordedEvent:
     m = row._mapping
     return RecordedEvent(
-        position=m["position"], stream_id=m["stream_id"], version=m["version"], event_id=m["event_id"],
-        type=m["type"], occurred_at=m["occurred_at"], recorded_at=m["recorded_at"], actor=m["actor"],
-        source=m["source"], data=m["data"], prev_hash=m["prev_hash"], hash=m["hash"],
+        position=m["position"],
+        stream_id=m["stream_id"],
+        version=m["version"],
+        event_id=m["event_id"],
+        type=m["type"],
+        occurred_at=m["occurred_at"],
+        recorded_at=m["recorded_at"],
+        actor=m["actor"],
+        source=m["source"],
+        data=m["data"],
+        prev_hash=m["prev_hash"],
+        hash=m["hash"],
     )
 
 
@@ -123,6 +146,32 @@ async def stream_head(conn: AsyncConnection, stream_id: str) -> tuple[int, str]:
         )
     ).first()
     return (row.version, row.hash) if row else (0, ZERO_HASH)
+
+
+async def _head_and_seen(conn: AsyncConnection, stream_id: str, ids: list[str]) -> tuple[int, str, bool]:
+    """The stream's head and whether any of ``ids`` is stored already, in one round trip."""
+    newest = (
+        sa.select(events.c.version, events.c.hash)
+        .where(events.c.stream_id == stream_id)
+        .order_by(events.c.version.desc())
+        .limit(1)
+        .subquery()
+    )
+    row = (
+        await conn.execute(
+            sa.select(
+                sa.select(newest.c.version).scalar_subquery().label("version"),
+                sa.select(newest.c.hash).scalar_subquery().label("hash"),
+                # one id (the common case) as a plain parameter keeps the statement cacheable
+                sa.exists()
+                .where(events.c.event_id == ids[0] if len(ids) == 1 else events.c.event_id.in_(ids))
+                .label("seen"),
+            )
+        )
+    ).one()
+    if row.version is None:
+        return 0, ZERO_HASH, bool(row.seen)
+    return int(row.version), str(row.hash), bool(row.seen)
 
 
 async def _already_recorded(
@@ -158,27 +207,36 @@ async def append(
     ids = [p.event_id for p in pending]
     if len(set(ids)) != len(ids):
         raise EventIdConflict(next(i for i in ids if ids.count(i) > 1))
-    duplicate = await _already_recorded(conn, stream_id, pending)
-    if duplicate is not None:
-        return duplicate
     await lock_appends(conn)
-    version, prev = await stream_head(conn, stream_id)
+    version, prev, seen = await _head_and_seen(conn, stream_id, ids)
+    if seen:
+        duplicate = await _already_recorded(conn, stream_id, pending)
+        if duplicate is not None:
+            return duplicate
     if expected_version is not None and expected_version != version:
         raise StreamConflict(stream_id, expected_version, version)
     rows: list[dict[str, Any]] = []
     for offset, p in enumerate(pending, start=1):
         body = hashed_body(p.event_id, stream_id, version + offset, p.type, p.occurred_at, now, p.actor, p.data)
         digest = chain_hash(prev, body)
-        rows.append({
-            "stream_id": stream_id, "version": version + offset, "event_id": p.event_id, "type": p.type,
-            "occurred_at": p.occurred_at, "recorded_at": now, "actor": p.actor, "source": p.source,
-            "data": p.data, "prev_hash": prev, "hash": digest,
-        })
+        rows.append(
+            {
+                "stream_id": stream_id,
+                "version": version + offset,
+                "event_id": p.event_id,
+                "type": p.type,
+                "occurred_at": p.occurred_at,
+                "recorded_at": now,
+                "actor": p.actor,
+                "source": p.source,
+                "data": p.data,
+                "prev_hash": prev,
+                "hash": digest,
+            }
+        )
         prev = digest
     try:
-        result = await conn.execute(
-            sa.insert(events).returning(*events.c, sort_by_parameter_order=True), rows
-        )
+        result = await conn.execute(sa.insert(events).returning(*events.c, sort_by_parameter_order=True), rows)
     except sa.exc.IntegrityError as exc:
         if "event_id" in str(exc.orig):
             raise EventIdConflict(next(iter(ids))) from exc
@@ -186,9 +244,7 @@ async def append(
     return [_row_to_event(r) for r in result.all()]
 
 
-async def read_stream(
-    conn: AsyncConnection, stream_id: str, *, as_of: datetime | None = None
-) -> list[RecordedEvent]:
+async def read_stream(conn: AsyncConnection, stream_id: str, *, as_of: datetime | None = None) -> list[RecordedEvent]:
     query = sa.select(events).where(events.c.stream_id == stream_id)
     if as_of is not None:
         query = query.where(events.c.recorded_at <= as_of)
@@ -199,9 +255,7 @@ async def read_stream(
 async def read_all(conn: AsyncConnection, after: int, limit: int = 1000) -> list[RecordedEvent]:
     """Events with a position after ``after``, in position order (for catch-up subscriptions)."""
     rows = (
-        await conn.execute(
-            sa.select(events).where(events.c.position > after).order_by(events.c.position).limit(limit)
-        )
+        await conn.execute(sa.select(events).where(events.c.position > after).order_by(events.c.position).limit(limit))
     ).all()
     return [_row_to_event(r) for r in rows]
 
