@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from typing import Annotated
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
 import uvicorn
@@ -114,6 +117,171 @@ def token_create(
 
     principal_id, token = asyncio.run(run())
     typer.echo(f"id: {principal_id}\ntoken: {token}")
+
+
+
+def _progress() -> Any:
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    TimeRemainingColumn(), transient=False)
+
+
+def _read_codes_file(path: Path) -> list[str]:
+    """One code per line (the first comma-separated cell); blank lines and ``#`` comments are skipped."""
+    codes = []
+    for line in path.read_text(encoding="utf-8-sig").splitlines():
+        cell = line.split(",")[0].strip()
+        if cell and not cell.startswith("#") and cell.lower() != "code":
+            codes.append(cell)
+    return codes
+
+
+@app.command()
+def labels(
+    codes: Annotated[list[str] | None, typer.Argument(help="codes to print (besides --company and --codes-file)")]
+    = None,
+    company: Annotated[str | None, typer.Option(help="every cylinder of this company (scrapped ones left out)")]
+    = None,
+    codes_file: Annotated[Path | None, typer.Option(help="a file of codes, one a line", exists=True,
+                                                    dir_okay=False)] = None,
+    pdf: Annotated[Path | None, typer.Option(help="write an A4 PDF sheet of labels here (20 a page)")] = None,
+    png_dir: Annotated[Path | None, typer.Option(help="write one <code>.png per label into this folder")] = None,
+) -> None:
+    """Print labels for many cylinders at once: an A4 PDF sheet and/or a folder of PNGs.
+
+    Every code must be registered; a malformed or unknown code stops the command before anything is
+    written, naming the code.
+    """
+    from .app.errors import AppError
+    from .app.labels import company_codes, labels_for
+    from .labels.files import write_pdf, write_pngs
+    from .labels.render import LabelSpec
+
+    if pdf is None and png_dir is None:
+        raise typer.BadParameter("give --pdf and/or --png-dir", param_hint="--pdf")
+    wanted = list(codes or [])
+    if codes_file is not None:
+        wanted.extend(_read_codes_file(codes_file))
+    if company is None and not wanted:
+        raise typer.BadParameter("give codes, --codes-file or --company", param_hint="CODES")
+    settings = get_settings()
+    upgrade(settings.database_url)
+
+    async def load() -> list[LabelSpec]:
+        services = build_services(settings)
+        try:
+            async def reader(conn: Any) -> list[LabelSpec]:
+                more = await company_codes(conn, company) if company is not None else []
+                return await labels_for(conn, [*wanted, *more], admin_principal(), services.codes)
+
+            return await services.uow.read(reader)
+        finally:
+            await services.close()
+
+    try:
+        specs = asyncio.run(load())
+    except AppError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    except ValueError as exc:  # labels_for on no codes at all
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    if not specs:
+        typer.echo("no cylinders to print", err=True)
+        raise typer.Exit(1)
+    with _progress() as progress:
+        if pdf is not None:
+            task = progress.add_task(f"PDF {pdf.name}", total=len(specs))
+            write_pdf(specs, pdf, lambda n: progress.advance(task, n))
+        if png_dir is not None:
+            task = progress.add_task(f"PNG {png_dir}", total=len({s.code for s in specs}))
+            write_pngs(specs, png_dir, lambda n: progress.advance(task, n))
+    typer.echo(f"{len(specs)} labels" + (f" -> {pdf}" if pdf else "") + (f" -> {png_dir}/" if png_dir else ""))
+
+
+@app.command("import")
+def import_census(
+    file: Annotated[Path, typer.Argument(help="the census, .csv (UTF-8) or .xlsx (first sheet)", exists=True,
+                                         dir_okay=False)],
+    company: Annotated[str, typer.Option(help="the company whose cylinders these are")],
+    errors: Annotated[Path | None, typer.Option(help="where to write the per-row error report (CSV); default "
+                                                     "<FILE>.errors.csv")] = None,
+    registered_at: Annotated[datetime | None, typer.Option(
+        formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S"],
+        help="when the census was taken: the registrations are dated then (default: now; a date is read in "
+             "CT_TIMEZONE)")] = None,
+    batch_size: Annotated[int, typer.Option(min=1, max=5000, help="rows per transaction")] = 500,
+) -> None:
+    """Import a census of existing cylinders (普查导入) from CSV or XLSX.
+
+    The first row names the columns, in any order (case-insensitive; other
+    columns are ignored):
+
+    - code: optional, the GRAI on the cylinder (keep the column as text)
+    - serial: optional, the code's serial; without a code the code is made
+      from the owner's GS1 prefix, the model and the serial; with neither,
+      the next free serial is used
+    - model: required, YSP4.7 YSP12 YSP26.2 YSP35.5 YSP118 or YSP118-II
+    - manufacturer_code: required, the manufacturer's code stamped on it
+    - manufactured_on: required, YYYY-MM-DD (or a date cell)
+    - owner_company_id: optional, must be --company (the default owner)
+    - owner_customer_id: optional, the customer owning it (用户自有) instead
+    - last_inspected_on: optional, the last passing inspection, YYYY-MM-DD
+    - tare_kg: optional, tare mass in kg
+    - at_customer_id: optional, the customer where a company cylinder sits
+
+    Good rows are registered (source "import"); bad rows are listed with
+    row number, column and reason in the error report, and nothing of them
+    is stored. Running the same file again stores nothing new: its rows are
+    reported as already present. Exit status 0 when every row is in, 1 when
+    some rows have errors, 2 when the file cannot be read.
+    """
+    from zoneinfo import ZoneInfo
+
+    from .app.census import CensusFileError
+    from .app.census import import_census as run_import
+
+    settings = get_settings()
+    upgrade(settings.database_url)
+    if registered_at is not None and registered_at.tzinfo is None:
+        registered_at = registered_at.replace(tzinfo=ZoneInfo(settings.timezone))
+    report_path = errors or file.with_name(file.name + ".errors.csv")
+
+    async def run() -> Any:
+        services = build_services(settings)
+        try:
+            with _progress() as progress:
+                task = progress.add_task(f"import {file.name}", total=None)
+                return await run_import(
+                    services.uow, file, company, services.codes, occurred_at=registered_at, batch_size=batch_size,
+                    progress=lambda n: progress.advance(task, n),
+                    on_total=lambda total: progress.update(task, total=total))
+        finally:
+            await services.close()
+
+    started = time.perf_counter()
+    try:
+        report = asyncio.run(run())
+    except CensusFileError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    elapsed = time.perf_counter() - started
+    if report.ignored_columns:
+        typer.echo(f"ignored column(s): {', '.join(report.ignored_columns)}", err=True)
+    report.write_errors_csv(report_path)
+    typer.echo(f"{report.rows} rows: {report.imported} imported, {report.already_present} already present, "
+               f"{report.error_rows} with errors ({len(report.errors)} errors -> {report_path}); "
+               f"{elapsed:.1f} s, {report.rows / elapsed if elapsed else 0:.0f} rows/s")
+    if report.errors:
+        raise typer.Exit(1)
 
 
 if __name__ == "__main__":

@@ -23,11 +23,12 @@ from ..domain.commands import (
 )
 from ..domain.cylinder import CylinderState, state_to_json
 from ..domain.decide import Checks, Decision
+from ..domain.events import cylinder_stream
 from ..domain.policy import UnknownModel
 from ..domain.rules import delivery as delivery_rules
 from ..domain.rules import fill as fill_rules
 from ..domain.rules import subsidies
-from ..store.tables import code_counters, cylinders, subsidy_lines
+from ..store.tables import code_counters, cylinders, events, subsidy_lines
 from . import fill_checks
 from .errors import Conflict, InvalidInput, NotFound
 from .principals import Principal
@@ -65,7 +66,9 @@ async def _next_serial(tx: Tx, prefix: str, asset_type: int) -> str:
     serial = int(row.next_serial) if row else 1
     while True:
         code = make_grai(prefix, asset_type, str(serial)).code
-        taken = (await tx.conn.execute(sa.select(cylinders.c.code).where(cylinders.c.code == code))).first()
+        # the event store, not the projection: a batch may register codes its projections have not seen yet
+        taken = (await tx.conn.execute(sa.select(events.c.position).where(
+            events.c.stream_id == cylinder_stream(code), events.c.version == 1))).first()
         if taken is None:
             break
         serial += 1
@@ -91,9 +94,13 @@ class Registration:
     tare_kg: float | None
     code: str | None
     occurred_at: datetime
+    #: a company cylinder that sits at this customer's premises now (a census found it there)
+    at_customer_id: str | None = None
 
 
-async def register_cylinder(tx: Tx, reg: Registration, principal: Principal, codes: CodeSettings) -> Outcome:
+async def register_cylinder(
+    tx: Tx, reg: Registration, principal: Principal, codes: CodeSettings, *, source: str = "api"
+) -> Outcome:
     if (reg.owner_company_id is None) == (reg.owner_customer_id is None):
         raise InvalidInput("owner", "give exactly one of company_id or customer_id")
     policy = tx.policy()
@@ -117,6 +124,13 @@ async def register_cylinder(tx: Tx, reg: Registration, principal: Principal, cod
         prefix = company.get("gs1_company_prefix") or codes.jurisdiction_prefix
     principal.require("admin", "regulator", "company_admin", "station_operator")
     principal.require_company(reg.owner_company_id or serving_company)
+    if reg.at_customer_id is not None and reg.at_customer_id != reg.owner_customer_id:
+        if reg.owner_customer_id is not None:
+            raise InvalidInput("at_customer_id", "a customer's own cylinder is registered at that customer")
+        held_by = await require_entry(tx.conn, "customer", reg.at_customer_id, "at_customer_id")
+        if held_by["company_id"] != reg.owner_company_id:
+            raise InvalidInput("at_customer_id", f"customer {reg.at_customer_id} is served by company "
+                               f"{held_by['company_id']}, not by the owner {reg.owner_company_id}")
     if reg.code is not None:
         code = parse_code(reg.code)
         grai = parse_grai(code)
@@ -139,9 +153,10 @@ async def register_cylinder(tx: Tx, reg: Registration, principal: Principal, cod
         owner_company_id=reg.owner_company_id, owner_customer_id=reg.owner_customer_id,
         last_inspected_on=reg.last_inspected_on, tare_kg=reg.tare_kg, occurred_at=reg.occurred_at,
         serving_company_id=serving_company,
+        at_customer_id=reg.at_customer_id if reg.owner_customer_id is None else None,
     )
     decision = decide.register(cmd, policy, fill_checks.day_of(tx, reg.occurred_at))
-    return await _record(tx, decision, reg.event_id, principal, codes, 201)
+    return await _record(tx, decision, reg.event_id, principal, codes, 201, source=source)
 
 
 async def _record(

@@ -151,21 +151,31 @@ class UnitOfWork:
     ) -> Outcome:
         """Run ``handler`` once per client ``event_id``: a repeat with the same body gets the first
         answer and stores nothing; a repeat with another body is a conflict."""
-        body_hash = hashlib.sha256(canonical_bytes({"kind": kind, "body": body})).hexdigest()
+        return await self.write(lambda tx: run_once(tx, kind, event_id, body, handler))
 
-        async def run(tx: Tx) -> Outcome:
-            row = (await tx.conn.execute(
-                sa.select(command_log).where(command_log.c.event_id == event_id)
-            )).first()
-            if row is not None:
-                if row.body_hash != body_hash:
-                    raise Conflict(f"event_id {event_id} was already used with a different body")
-                return Outcome(row.status_code, row.response)
-            outcome = await handler(tx)
-            await tx.conn.execute(sa.insert(command_log).values(
-                event_id=event_id, kind=kind, body_hash=body_hash, status_code=outcome.status,
-                response=outcome.body, recorded_at=tx.now,
-            ))
-            return outcome
 
-        return await self.write(run)
+def command_body_hash(kind: str, body: dict[str, Any]) -> str:
+    """What identifies a command's body in the command log (same kind and body: the same command)."""
+    return hashlib.sha256(canonical_bytes({"kind": kind, "body": body})).hexdigest()
+
+
+async def run_once(
+    tx: Tx, kind: str, event_id: str, body: dict[str, Any], handler: Callable[[Tx], Awaitable[Outcome]],
+    *, unseen: bool = False,
+) -> Outcome:
+    """Inside ``tx``: the first answer for ``event_id`` if it ran before with this body (a conflict
+    with another body), else run ``handler`` and log its answer under ``event_id``. ``unseen``: the
+    caller has looked ``event_id`` up in the command log in this transaction and not found it."""
+    body_hash = command_body_hash(kind, body)
+    row = None if unseen else (await tx.conn.execute(
+        sa.select(command_log).where(command_log.c.event_id == event_id))).first()
+    if row is not None:
+        if row.body_hash != body_hash:
+            raise Conflict(f"event_id {event_id} was already used with a different body")
+        return Outcome(row.status_code, row.response)
+    outcome = await handler(tx)
+    await tx.conn.execute(sa.insert(command_log).values(
+        event_id=event_id, kind=kind, body_hash=body_hash, status_code=outcome.status,
+        response=outcome.body, recorded_at=tx.now,
+    ))
+    return outcome

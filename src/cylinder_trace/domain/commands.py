@@ -37,6 +37,8 @@ class RegisterCylinder:
     tare_kg: float | None
     occurred_at: datetime
     serving_company_id: str | None = None
+    #: a company cylinder found at a customer's premises when it is registered (a census)
+    at_customer_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -156,7 +156,7 @@ def _registered(data: Mapping[str, Any], version: int) -> CylinderState:
         water_capacity_l=data.get("water_capacity_l"),
         prefix_length=data.get("prefix_length", 7),
         serving_company_id=data.get("serving_company_id"),
-        customer_id=data["owner"].get("customer_id"),
+        customer_id=data.get("at_customer_id") or data["owner"].get("customer_id"),
         version=version,
     )
 

@@ -105,8 +105,10 @@ def _event(event_type: str, cmd: Any, data: dict[str, Any]) -> NewEvent:
 def register(cmd: RegisterCylinder, policy: Policy, day: date | None = None) -> Decision:
     """``day``: the local calendar day of ``occurred_at`` in the jurisdiction (default: its own offset's)."""
     spec = policy.model(cmd.model)
-    at_customer = cmd.owner_customer_id is not None
-    owner = {"customer_id": cmd.owner_customer_id} if at_customer else {"company_id": cmd.owner_company_id}
+    customer_owned = cmd.owner_customer_id is not None
+    owner = {"customer_id": cmd.owner_customer_id} if customer_owned else {"company_id": cmd.owner_company_id}
+    held_by = cmd.owner_customer_id or cmd.at_customer_id
+    at_customer = held_by is not None
     data: dict[str, Any] = {
         "code": cmd.code,
         "prefix_length": cmd.prefix_length,
@@ -119,7 +121,7 @@ def register(cmd: RegisterCylinder, policy: Policy, day: date | None = None) -> 
         "owner": owner,
         "status": "at_customer" if at_customer else "empty_in_stock",
         "holder": (
-            {"kind": "customer", "id": cmd.owner_customer_id}
+            {"kind": "customer", "id": held_by}
             if at_customer
             else {"kind": "company", "id": cmd.owner_company_id}
         ),
@@ -130,6 +132,8 @@ def register(cmd: RegisterCylinder, policy: Policy, day: date | None = None) -> 
         "life_expires_on": policy.life_expires_on(cmd.manufactured_on).isoformat(),
         "serving_company_id": cmd.serving_company_id,
     }
+    if cmd.at_customer_id is not None and not customer_owned:
+        data["at_customer_id"] = cmd.at_customer_id
     return Decision([_event(ev.CYLINDER_REGISTERED, cmd, data)])
 
 

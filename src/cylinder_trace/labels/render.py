@@ -10,7 +10,7 @@ either way (a ~60-character URL fits version 7, 45×45 modules), so the extra ma
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -224,8 +224,12 @@ def _pdf_label(pdf: FPDF, spec: LabelSpec, x: float, y: float, w: float, h: floa
     _pdf_text(pdf, spec.code, _PDF_MONO, 9, x + pad, y + pad + name_h + qr_side, w - 2 * pad)
 
 
-def label_sheet_pdf(labels: Sequence[LabelSpec], *, columns: int = 4, rows: int = 5, margin_mm: float = 10.0) -> bytes:
-    """An A4 sheet of labels, ``columns × rows`` per page, as many pages as needed."""
+def label_sheet_pdf(
+    labels: Sequence[LabelSpec], *, columns: int = 4, rows: int = 5, margin_mm: float = 10.0,
+    progress: Callable[[int], None] | None = None,
+) -> bytes:
+    """An A4 sheet of labels, ``columns × rows`` per page, as many pages as needed. ``progress`` is
+    called with 1 after each label is drawn (thousands of labels take a while)."""
     if not labels:
         raise ValueError("a label sheet needs at least one label")
     if columns < 1 or rows < 1:
@@ -240,4 +244,6 @@ def label_sheet_pdf(labels: Sequence[LabelSpec], *, columns: int = 4, rows: int 
             pdf.add_page()
         col, row = slot % columns, slot // columns
         _pdf_label(pdf, spec, margin_mm + col * cell_w, margin_mm + row * cell_h, cell_w, cell_h)
+        if progress is not None:
+            progress(1)
     return bytes(pdf.output())
