@@ -1,4 +1,4 @@
-"""public reports (举报): one row per report received, for the per-client rate limit
+"""public reports (举报): the reports of the last rate-limit window, by a hash of the client's address
 
 Revision ID: 0004
 Revises: 0003

@@ -6,7 +6,8 @@ cylinder when the report names a valid, registered code (the cylinder's company 
 else on ``report:<id>``. The reporter's contact stays in the report event, which only regulators
 read; the finding carries the kind, the code and the description.
 
-Reports are rate-limited per client (a hash of its address; the address itself is never stored).
+Reports are rate-limited per client: a hash of its address (never the address) is kept for the
+length of the window and then deleted.
 """
 
 from __future__ import annotations
@@ -61,6 +62,8 @@ def client_key(address: str) -> str:
 
 async def _check_rate(tx: Tx, key: str) -> None:
     since = tx.now - RATE_WINDOW
+    # the table only counts: a client's trace is kept no longer than the window (the reports are events)
+    await tx.conn.execute(sa.delete(report_submissions).where(report_submissions.c.submitted_at <= since))
     rows = (await tx.conn.execute(
         sa.select(report_submissions.c.submitted_at)
         .where(report_submissions.c.client_key == key, report_submissions.c.submitted_at > since)

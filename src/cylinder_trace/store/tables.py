@@ -318,7 +318,7 @@ sa.Index("ix_valve_authorizations_expires", valve_authorizations.c.expires)
 
 # --- public reports (举报) ------------------------------------------------------------------------
 
-#: every public report received, keyed by a hash of the client's address (never the address): the rate limit
+#: the public reports of the last rate-limit window, by a hash of the client's address (never the address)
 report_submissions = sa.Table(
     "report_submissions",
     metadata,

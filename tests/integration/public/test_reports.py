@@ -91,3 +91,18 @@ async def test_a_browser_without_javascript_posts_the_form(client: httpx.AsyncCl
     assert "举报已收到" in r.text
     r = await client.post("/api/v1/reports", data={"kind": "other", "description": ""}, headers=PUBLIC)
     assert r.status_code == 422 and "举报未能提交" in r.text
+
+
+async def test_a_clients_trace_is_kept_only_for_the_window(client: httpx.AsyncClient, services: Any,
+                                                           clock: Clock) -> None:
+    import sqlalchemy as sa
+
+    from cylinder_trace.store.tables import report_submissions
+
+    assert (await report(client)).status_code == 201
+    clock.advance(minutes=11)
+    assert (await report(client)).status_code == 201
+    async with services.engine.connect() as conn:
+        kept = (await conn.execute(sa.select(report_submissions.c.submitted_at))).scalars().all()
+    assert kept == [clock.now]
+    assert len((await f.ok(await client.get("/api/v1/findings", params={"rule": "PUBLIC_REPORT"})))["items"]) == 2
