@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..domain import events as ev
 from ..domain.events import NewEvent, registry_stream
-from ..store.tables import registry
+from ..store.tables import audit_log, registry
 from .errors import Conflict, InvalidInput, NotFound
 from .principals import Principal
 from .unit_of_work import Outcome, Tx
@@ -132,3 +132,12 @@ async def change_entry(
 
 def _entry_event_id(stream: str, version: int) -> str:
     return str(uuid.uuid5(uuid.NAMESPACE_URL, f"cylinder-trace:{stream}:{version}"))
+
+
+async def record_unmasked_read(tx: Tx, principal: Principal, subject: str) -> None:
+    """Every read of an unmasked ID number is kept: who, when, whose."""
+    await tx.conn.execute(
+        sa.insert(audit_log).values(
+            at=tx.now, principal_id=principal.id, action="customer.read_unmasked", subject=subject
+        )
+    )

@@ -4,16 +4,23 @@ from __future__ import annotations
 
 from typing import Any
 
-import sqlalchemy as sa
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from pydantic import create_model
 
 from ...app.errors import Forbidden, NotFound
 from ...app.principals import Principal
-from ...app.registries import KINDS, RegistryKind, change_entry, create_entry, entry_company, get_entry, public_view
+from ...app.registries import (
+    KINDS,
+    RegistryKind,
+    change_entry,
+    create_entry,
+    entry_company,
+    get_entry,
+    public_view,
+    record_unmasked_read,
+)
 from ...app.unit_of_work import Tx
-from ...store.tables import audit_log
 from ..commands import REFUSAL_RESPONSES
 from ..deps import Caller, Svc
 from ..masking import masked_customer
@@ -93,10 +100,9 @@ def _render(caller: Principal, kind: RegistryKind, entry: dict[str, Any]) -> dic
     return entry
 
 
-async def _audit_unmasked_read(services: Any, caller: Principal, customer_id: str) -> None:
+async def _audit_unmasked_read(services: Svc, caller: Principal, customer_id: str) -> None:
     async def handler(tx: Tx) -> None:
-        await tx.conn.execute(sa.insert(audit_log).values(
-            at=tx.now, principal_id=caller.id, action="customer.read_unmasked", subject=f"customer:{customer_id}"))
+        await record_unmasked_read(tx, caller, f"customer:{customer_id}")
 
     await services.uow.write(handler)
 
