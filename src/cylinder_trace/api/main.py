@@ -13,6 +13,7 @@ from ..settings import Settings, get_settings
 from .errors import install_error_handlers
 from .routes import checks, cylinders, devices, epcis, findings, health, ledgers, principals, registries, swaps, work
 from .routes.labels import router as labels_router
+from .routes.labels import scan_router
 from .routes.public import router as public_router
 
 
@@ -54,5 +55,6 @@ def create_app(
     for module in (health, principals, registries, cylinders, work, devices, checks, swaps, findings, ledgers, epcis):
         app.include_router(module.router)
     app.include_router(labels_router)
+    app.include_router(scan_router)
     app.include_router(public_router)
     return app

@@ -89,8 +89,13 @@ async def test_a_foreign_qr_code_is_named_as_such(client: httpx.AsyncClient) -> 
 
 
 async def test_an_upload_over_10_mb_is_refused(client: httpx.AsyncClient) -> None:
+    # just over the limit: counted while reading the image
     r = await scan(client, b"\xff" * (MAX_IMAGE_BYTES + 1))
     assert r.status_code == 413 and r.json()["limit_bytes"] == MAX_IMAGE_BYTES
+    # far over it: refused by its declared length, before the form is parsed (or the token looked at)
+    r = await scan(client, b"\xff" * (MAX_IMAGE_BYTES + 200_000), headers={"Authorization": ""})
+    assert r.status_code == 413 and r.json()["detail"] == "the image is larger than 10 MB"
+    assert (await scan(client, b"\xff" * 100, headers={"Authorization": ""})).status_code == 401
 
 
 async def test_an_unregistered_code_is_404_but_at_a_station_a_black_cylinder(client: httpx.AsyncClient) -> None:
