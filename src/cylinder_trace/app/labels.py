@@ -10,30 +10,15 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..domain.codes import InvalidCode, parse_grai
-from ..domain.cylinder import CylinderState, state_from_json
+from ..domain.cylinder import CylinderState
 from ..labels.render import LabelSpec
 from ..store.tables import cylinders, registry
 from .cylinders import CodeSettings
-from .errors import Forbidden, InvalidInput, NotFound
+from .errors import Forbidden, InvalidInput
 from .principals import Principal
 
 #: how many codes one query looks up
 _CHUNK: Final = 500
-
-
-async def readable_cylinder(conn: AsyncConnection, code: str, caller: Principal) -> CylinderState:
-    """The cylinder's current state: 422 for a malformed code, 404 unknown, 403 another company's."""
-    try:
-        code = parse_grai(code).code
-    except InvalidCode as exc:
-        raise InvalidInput("code", exc.reason) from None
-    row = (await conn.execute(sa.select(cylinders.c.state).where(cylinders.c.code == code))).first()
-    if row is None:
-        raise NotFound("cylinder", code)
-    state = state_from_json(row.state)
-    if not caller.can_read_company(state.company_id):
-        raise Forbidden("this token may not read cylinders of another company")
-    return state
 
 
 async def company_names(conn: AsyncConnection, company_ids: set[str]) -> dict[str, str]:
