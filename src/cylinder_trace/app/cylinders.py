@@ -138,7 +138,11 @@ async def register_cylinder(
         if reg.serial is not None and reg.serial != grai.serial:
             raise InvalidInput("serial", f"does not match the code's serial {grai.serial!r}")
     else:
-        asset_type = ASSET_TYPE_BY_MODEL[reg.model]
+        asset_type = ASSET_TYPE_BY_MODEL.get(reg.model)
+        if asset_type is None:
+            raise InvalidInput("code", f"no asset type is assigned to model {reg.model}: give the code")
+        if len(str(asset_type)) > 12 - len(prefix):
+            raise InvalidInput("code", f"the GS1 prefix {prefix} leaves no digits for the asset type: give the code")
         serial = reg.serial or await _next_serial(tx, prefix, asset_type)
         try:
             grai = make_grai(prefix, asset_type, serial)

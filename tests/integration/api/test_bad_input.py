@@ -9,6 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from cylinder_trace.app.services import Services
+from cylinder_trace.domain.codes import make_grai
 from cylinder_trace.store.tables import events
 from tests.support import factories as f
 
@@ -78,3 +79,14 @@ async def test_unknown_code_is_404_except_for_fills(client: httpx.AsyncClient) -
     refused = await f.fill(client, "06901234000016CYL0001")
     assert refused.status_code == 422
     assert [v["rule"] for v in refused.json()["violations"]] == ["FILL_UNKNOWN_CODE"]
+
+
+async def test_a_twelve_digit_prefix_needs_a_given_code(client: httpx.AsyncClient, services: Services) -> None:
+    await f.company(client, "C12", gs1_company_prefix="690123456789")
+    before = await count_events(services)
+    body = {**CYL, "owner": {"company_id": "C12"}, "event_id": f.eid()}
+    assert "body.code" in fields(await client.post("/api/v1/cylinders", json=body))
+    assert await count_events(services) == before
+    given = make_grai("690123456789", 0, "A1").code
+    created = await client.post("/api/v1/cylinders", json={**body, "event_id": f.eid(), "code": given})
+    assert created.status_code == 201 and created.json()["epc"] == "urn:epc:id:grai:690123456789..A1"
