@@ -47,7 +47,7 @@ def serve(
 def ingest(
     client_id: Annotated[str | None, typer.Option(
         help="MQTT client id; keep it the same across restarts so the persistent session resumes "
-             "(default: <CT_MQTT_CLIENT_ID>-ingest-<host>)")] = None,
+             "(default: <CT_MQTT_CLIENT_ID>-<host>)")] = None,
     protocol: Annotated[str | None, typer.Option(help="MQTT protocol: 5 (default) or 3.1.1")] = None,
     max_batch: Annotated[int, typer.Option(help="most messages per transaction")] = 500,
 ) -> None:

@@ -36,11 +36,12 @@ log = logging.getLogger("cylinder_trace.runtime")
 FILL_WINDOW_INTERVAL_S = 60.0
 
 
-def default_client_id(settings: Settings, role: str) -> str:
-    """``<CT_MQTT_CLIENT_ID>-<role>-<host>``: stable across restarts of the same process on one host, so
-    a restarted ingestor resumes its persistent session."""
+def default_client_id(settings: Settings, role: str | None = None) -> str:
+    """``<CT_MQTT_CLIENT_ID>[-<role>]-<host>``: stable across restarts of the same process on one host,
+    so a restarted ingestor resumes its persistent session."""
     host = socket.gethostname().split(".")[0] or "host"
-    return f"{settings.mqtt_client_id}-{role}-{host}"[:64]
+    parts = [settings.mqtt_client_id, *([role] if role else []), host]
+    return "-".join(parts)[:64]
 
 
 def is_local(url: str) -> bool:
@@ -64,7 +65,7 @@ def mqtt_protocol(settings: Settings) -> Protocol:
 def ingest_options(settings: Settings, client_id: str | None = None, protocol: Protocol | None = None) -> IngestOptions:
     return IngestOptions(
         url=settings.mqtt_url,
-        client_id=client_id or default_client_id(settings, "ingest"),
+        client_id=client_id or default_client_id(settings),
         protocol=protocol or mqtt_protocol(settings),
         shared_group=settings.mqtt_shared_group,
     )

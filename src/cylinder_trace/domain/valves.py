@@ -1,4 +1,4 @@
-"""Smart valves, the pure part: sequence gaps, device status and fill authorizations.
+"""Smart valves, the pure part: device status, sequence gaps and fill authorizations.
 
 No I/O. The ingestor loads rows, hands them to these functions, and stores what comes back.
 """
@@ -17,63 +17,8 @@ VALVE_REPORTED: Final = "ValveReported"
 #: the fill window check found a fill without its counterpart (``data["violations"]``)
 VALVE_FILL_UNMATCHED: Final = "ValveFillUnmatched"
 
-#: ``[first, last]``, both inclusive
-SeqRange = tuple[int, int]
-
 #: a valve reports ``battery_pct`` in these event types
 BATTERY_EVENT_TYPES: Final = frozenset({"heartbeat", "low_battery"})
-
-
-# --- sequence gaps -----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class SeqGaps:
-    """Which ``seq`` numbers of a valve are missing, given every one stored so far.
-
-    ``seq`` starts at 1 and rises by one per event, so everything below ``last_seq`` that was never
-    stored is missing. A late (lower) ``seq`` fills its hole; a ``seq`` above ``last_seq + 1`` opens a
-    new range. Ranges are kept sorted, disjoint and non-adjacent.
-    """
-
-    last_seq: int = 0
-    missing: tuple[SeqRange, ...] = ()
-
-    def add(self, seqs: Iterable[int]) -> SeqGaps:
-        last = self.last_seq
-        ranges = list(self.missing)
-        for seq in sorted(set(seqs)):
-            if seq > last:
-                if seq > last + 1:
-                    ranges.append((last + 1, seq - 1))
-                last = seq
-            else:
-                ranges = _remove(ranges, seq)
-        return SeqGaps(last, tuple(ranges))
-
-    @property
-    def missing_count(self) -> int:
-        return sum(b - a + 1 for a, b in self.missing)
-
-    def missing_json(self) -> list[list[int]]:
-        return [[a, b] for a, b in self.missing]
-
-    @staticmethod
-    def from_json(last_seq: int | None, missing: Sequence[Sequence[int]] | None) -> SeqGaps:
-        return SeqGaps(last_seq or 0, tuple((int(a), int(b)) for a, b in (missing or ())))
-
-
-def _remove(ranges: list[SeqRange], seq: int) -> list[SeqRange]:
-    out: list[SeqRange] = []
-    for a, b in ranges:
-        if a <= seq <= b:
-            if a < seq:
-                out.append((a, seq - 1))
-            if seq < b:
-                out.append((seq + 1, b))
-        else:
-            out.append((a, b))
-    return out
 
 
 # --- device status -----------------------------------------------------------------------------------
@@ -92,10 +37,42 @@ class Report:
 
 
 @dataclass(frozen=True, slots=True)
-class DeviceStatus:
-    """A valve's device status, as the ``GET /api/v1/valves/{id}`` answer shows it."""
+class StatusReport:
+    """What the messages of one valve stored together tell about its device status."""
 
-    gaps: SeqGaps = SeqGaps()
+    valve_id: str
+    last_seq: int
+    last_seen: datetime
+    #: the ``seq`` of the newest battery reading among them (0: none)
+    battery_seq: int = 0
+    battery_pct: float | None = None
+    rssi: float | None = None
+    level_pct: float | None = None
+
+
+def summarize(valve_id: str, reports: Sequence[Report]) -> StatusReport:
+    """One valve's reports (at least one) as a single :class:`StatusReport`."""
+    if not reports:
+        raise ValueError("nothing to summarize")
+    battery = max((r for r in reports if r.type in BATTERY_EVENT_TYPES and r.battery_pct is not None),
+                  key=lambda r: r.seq, default=None)
+    return StatusReport(
+        valve_id=valve_id,
+        last_seq=max(r.seq for r in reports),
+        last_seen=max(r.received_at for r in reports),
+        battery_seq=battery.seq if battery else 0,
+        battery_pct=battery.battery_pct if battery else None,
+        rssi=battery.rssi if battery else None,
+        level_pct=battery.level_pct if battery else None,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceStatus:
+    """A valve's device status (the missing ``seq`` ranges are read from the stored messages)."""
+
+    #: the highest ``seq`` stored
+    last_seq: int = 0
     last_seen: datetime | None = None
     battery_pct: float | None = None
     rssi: float | None = None
@@ -106,18 +83,20 @@ class DeviceStatus:
     online: bool | None = None
     status_changed_at: datetime | None = None
 
-    def with_reports(self, reports: Sequence[Report]) -> DeviceStatus:
-        status = replace(self, gaps=self.gaps.add(r.seq for r in reports))
-        for r in reports:
-            if status.last_seen is None or r.received_at > status.last_seen:
-                status = replace(status, last_seen=r.received_at)
-            if r.type in BATTERY_EVENT_TYPES and r.battery_pct is not None and r.seq > status.battery_seq:
-                status = replace(
-                    status, battery_pct=r.battery_pct, battery_seq=r.seq,
-                    rssi=r.rssi if r.rssi is not None else status.rssi,
-                    level_pct=r.level_pct if r.level_pct is not None else status.level_pct,
-                )
-        return status
+    def merged(self, report: StatusReport) -> DeviceStatus:
+        """The status after ``report``, whatever order reports arrive in (the store applies this rule in
+        one ``INSERT … ON CONFLICT DO UPDATE`` per batch)."""
+        newer = report.battery_seq > self.battery_seq
+        return replace(
+            self,
+            last_seq=max(self.last_seq, report.last_seq),
+            last_seen=report.last_seen if self.last_seen is None else max(self.last_seen, report.last_seen),
+            battery_seq=max(self.battery_seq, report.battery_seq),
+            battery_pct=report.battery_pct if newer else self.battery_pct,
+            rssi=(report.rssi if report.rssi is not None else self.rssi) if newer else self.rssi,
+            level_pct=(report.level_pct if report.level_pct is not None else self.level_pct) if newer
+            else self.level_pct,
+        )
 
     def with_presence(self, online: bool, at: datetime) -> DeviceStatus:
         """The status topic (or the Last Will) said ``online``/``offline`` at ``at``."""
@@ -130,6 +109,19 @@ class DeviceStatus:
         if self.online is not None:
             return self.online
         return self.last_seen is not None and now - self.last_seen < offline_after
+
+
+def missing_ranges(seqs: Iterable[int]) -> list[list[int]]:
+    """``[[first, last], …]`` (inclusive) of the ``seq`` numbers from 1 to the highest of ``seqs`` that
+    are not among them: ``seq`` starts at 1 and rises by one per event, so each of these was lost or is
+    late. The store computes the same from its index; this is the definition."""
+    out: list[list[int]] = []
+    expected = 1
+    for seq in sorted(set(seqs)):
+        if seq > expected:
+            out.append([expected, seq - 1])
+        expected = max(expected, seq + 1)
+    return out
 
 
 # --- fill authorizations -----------------------------------------------------------------------------

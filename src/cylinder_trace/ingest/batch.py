@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from ..app.unit_of_work import Tx
-from ..domain.valves import DeviceStatus, Report
+from ..domain.valves import Report, summarize
 from ..mqtt.protocol import verify_mac
 from .decode import DeadLetter, Decoded, EventMessage, Presence, Received, decode
 from .keys import ValveKeys
@@ -32,10 +32,10 @@ from .store import (
     insert_dead_letters,
     insert_messages,
     latest_presence,
-    lock_statuses,
     report_of,
-    save_statuses,
     stored_digests,
+    upsert_presence,
+    upsert_reports,
 )
 
 
@@ -129,9 +129,7 @@ def _first_of_each_key(events: list[EventMessage]) -> tuple[list[EventMessage], 
 
 async def write_batch(tx: Tx, batch: Verified) -> BatchOutcome:
     conn = tx.conn
-    valve_ids = {e.message.valve_id for e in batch.events} | {p.valve_id for p in batch.presence}
-    statuses = await lock_statuses(conn, valve_ids)
-    stored_keys = await insert_messages(conn, batch.events)
+    stored_keys = await insert_messages(conn, sorted(batch.events, key=lambda e: e.key))
     stored = [e for e in batch.events if e.key in stored_keys]
     conflicting = [e for e in batch.events if e.key not in stored_keys]
     digests = await stored_digests(conn, (e.key for e in conflicting))
@@ -147,15 +145,8 @@ async def write_batch(tx: Tx, batch: Verified) -> BatchOutcome:
     reports: dict[str, list[Report]] = defaultdict(list)
     for e in stored:
         reports[e.message.valve_id].append(report_of(e))
-    presence = latest_presence((p.valve_id, p.online, p.item.received_at) for p in batch.presence)
-    changed: dict[str, DeviceStatus] = {}
-    for valve_id, before in statuses.items():
-        after = before.with_reports(reports.get(valve_id, ()))
-        if valve_id in presence:
-            after = after.with_presence(*presence[valve_id])
-        if after != before:
-            changed[valve_id] = after
-    await save_statuses(conn, changed)
+    await upsert_reports(conn, [summarize(valve_id, rs) for valve_id, rs in reports.items()])
+    await upsert_presence(conn, latest_presence((p.valve_id, p.online, p.item.received_at) for p in batch.presence))
 
     lifecycle = await record_lifecycle(tx, stored)
     return BatchOutcome(

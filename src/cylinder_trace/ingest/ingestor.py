@@ -20,6 +20,7 @@ is dead-lettered, so bad input never stops the stream.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
 import time
@@ -36,7 +37,7 @@ from ..app.unit_of_work import Tx, UnitOfWork
 from ..mqtt.protocol import EVENTS_SUBSCRIPTION, STATUS_SUBSCRIPTION, shared_events_subscription
 from ..mqtt.url import MqttUrl, parse_mqtt_url
 from . import metrics
-from .batch import BatchOutcome, verify, write_batch, write_dead_letters
+from .batch import BatchOutcome, Verified, verify, write_batch, write_dead_letters
 from .client import BufferedClient, Protocol, SessionOptions, configure_transport, connect_kwargs, new_client
 from .decode import DeadLetter, Received
 from .inbox import Inbox, InboxClosed
@@ -217,6 +218,32 @@ class Ingestor:
             self._stop_requested.set()
 
     async def _consume(self) -> None:
+        """Two stages, so the CPU work of a batch overlaps the database work of the one before: the
+        verifier takes batches from the inbox and checks them; the committer stores them one at a time,
+        in order, and acknowledges each after its commit."""
+        assert self._inbox is not None and self._stop_requested is not None
+        inbox = self._inbox
+        verified: asyncio.Queue[tuple[list[Received], Verified | None]] = asyncio.Queue(maxsize=1)
+        verifier = asyncio.create_task(self._verify_stage(verified), name="ingest verifier")
+        try:
+            while not (verifier.done() and verified.empty()):
+                getter = asyncio.ensure_future(verified.get())
+                await asyncio.wait({getter, verifier}, return_when=asyncio.FIRST_COMPLETED)
+                if not getter.done():
+                    getter.cancel()
+                    continue  # the verifier stopped: commit what it left, then leave
+                batch, checked = getter.result()
+                try:
+                    await self._handle(batch, checked)
+                finally:
+                    inbox.release(len(batch))
+            verifier.result()  # a failure of the verifier itself is a bug: let it surface
+        finally:
+            verifier.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await verifier
+
+    async def _verify_stage(self, out: asyncio.Queue[tuple[list[Received], Verified | None]]) -> None:
         assert self._inbox is not None and self._stop_requested is not None
         inbox, stop = self._inbox, self._stop_requested
         while not stop.is_set():
@@ -230,24 +257,27 @@ class Ingestor:
             batch = getter.result()
             metrics.QUEUE_DEPTH.set(len(inbox) + len(batch))
             try:
-                await self._handle(batch)
-            finally:
-                inbox.release(len(batch))
+                checked: Verified | None = await verify(batch, self.keys)
+            except Exception:  # e.g. the database is away: the committer verifies again as it retries
+                checked = None
+            await out.put((batch, checked))
 
-    async def _handle(self, batch: list[Received]) -> None:
+    async def _handle(self, batch: list[Received], checked: Verified | None = None) -> None:
         self.stats.received += len(batch)
-        outcome = await self._commit(batch)
+        outcome = await self._commit(batch, checked)
         committed_mono = time.monotonic()
         self._acknowledge(batch)
         if outcome is not None:
             self._count(outcome, batch, committed_mono)
 
-    async def _commit(self, batch: list[Received]) -> BatchOutcome | None:
+    async def _commit(self, batch: list[Received], checked: Verified | None = None) -> BatchOutcome | None:
         """Store the batch; back off and retry while the database is away. None: it was split."""
         delay = 0.1
         while True:
             try:
-                return await self._verify_and_write(batch)
+                if checked is None:
+                    checked = await verify(batch, self.keys)
+                return await self._write(checked)
             except Exception as exc:
                 if not is_transient(exc):
                     metrics.COMMIT_FAILURES.labels("data").inc()
@@ -261,11 +291,9 @@ class Ingestor:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
 
-    async def _verify_and_write(self, batch: list[Received]) -> BatchOutcome:
-        verified = await verify(batch, self.keys)
-
+    async def _write(self, checked: Verified) -> BatchOutcome:
         async def handler(tx: Tx) -> BatchOutcome:
-            return await write_batch(tx, verified)
+            return await write_batch(tx, checked)
 
         return await self.uow.write(handler)
 
@@ -302,14 +330,21 @@ class Ingestor:
         assert client is not None
         with self._generation_lock:
             current = self._generation
+            qos1: list[int] = []
             for item in batch:
                 if item.qos == 0:
                     continue
-                if item.generation == current:
-                    client.ack(item.mid, item.qos)
-                    self.stats.acked += 1
-                else:
+                if item.generation != current:
                     self.stats.not_acked += 1  # came on a lost connection: it will be sent again
+                    continue
+                if item.qos == 1:
+                    qos1.append(item.mid)
+                else:
+                    client.ack_many(qos1)  # keep the order of arrival
+                    qos1 = []
+                    client.ack(item.mid, item.qos)
+                self.stats.acked += 1
+            client.ack_many(qos1)
 
     def _count(self, outcome: BatchOutcome, batch: Sequence[Received], committed_mono: float) -> None:
         s = self.stats
@@ -323,11 +358,10 @@ class Ingestor:
         metrics.MESSAGES.labels("duplicate").inc(outcome.duplicates)
         metrics.MESSAGES.labels("status").inc(outcome.presence)
         self._count_letters(outcome.dead_letters)
-        now = datetime.now(UTC)
-        for item in batch:
-            metrics.LAG.observe(max(0.0, committed_mono - item.received_mono))
-        for ts in outcome.event_times:
-            metrics.EVENT_AGE.observe(max(0.0, (now - ts).total_seconds()))
+        # per batch, not per message: its oldest message, and the oldest valve clock stored
+        metrics.LAG.observe(max(0.0, committed_mono - min(item.received_mono for item in batch)))
+        if outcome.event_times:
+            metrics.EVENT_AGE.observe(max(0.0, (datetime.now(UTC) - min(outcome.event_times)).total_seconds()))
 
     def _count_letters(self, letters: Sequence[DeadLetter]) -> None:
         self.stats.dead_letters += len(letters)

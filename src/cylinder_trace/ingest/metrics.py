@@ -21,11 +21,11 @@ BATCH_SIZE: Final = Histogram(
     buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000),
 )
 LAG: Final = Histogram(
-    "ct_ingest_lag_seconds", "From receipt of a message to the commit that stored it",
+    "ct_ingest_lag_seconds", "From receipt of a batch's oldest message to the commit that stored it",
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
 )
 EVENT_AGE: Final = Histogram(
-    "ct_ingest_event_age_seconds", "From the valve's timestamp to the commit that stored it",
+    "ct_ingest_event_age_seconds", "From the oldest valve timestamp of a batch to the commit that stored it",
     buckets=(0.01, 0.1, 0.5, 1, 5, 15, 60, 300, 3600, 86400),
 )
 COMMIT_FAILURES: Final = Counter(

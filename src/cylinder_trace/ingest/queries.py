@@ -10,9 +10,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ..domain.valves import DeviceStatus
-from ..store.tables import cylinders, dead_letters, valve_status
-from .store import status_from_row
+from ..store.tables import cylinders, dead_letters
+from .store import read_missing, read_status
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -24,8 +23,8 @@ async def device_status(
 ) -> dict[str, Any]:
     """``{valve_id, cylinder_code, online, last_seen, battery_pct, last_seq, missing_seq_ranges, …}``
     (API.md, Devices). A valve never heard from is offline with nothing seen."""
-    row = (await conn.execute(sa.select(valve_status).where(valve_status.c.valve_id == valve_id))).first()
-    status = status_from_row(row._mapping) if row else DeviceStatus()
+    status = await read_status(conn, valve_id)
+    missing = await read_missing(conn, valve_id)
     code = (await conn.execute(sa.select(cylinders.c.code).where(cylinders.c.smart_valve_id == valve_id)
                                .order_by(cylinders.c.code).limit(1))).scalar()
     return {
@@ -34,9 +33,9 @@ async def device_status(
         "online": status.is_online(now, offline_after),
         "last_seen": _iso(status.last_seen),
         "battery_pct": status.battery_pct,
-        "last_seq": status.gaps.last_seq or None,
-        "missing_seq_ranges": status.gaps.missing_json(),
-        "missing_seq_count": status.gaps.missing_count,
+        "last_seq": status.last_seq or None,
+        "missing_seq_ranges": missing,
+        "missing_seq_count": sum(last - first + 1 for first, last in missing),
         "rssi": status.rssi,
         "level_pct": status.level_pct,
         "status_changed_at": _iso(status.status_changed_at),

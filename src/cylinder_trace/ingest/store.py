@@ -4,9 +4,11 @@ PostgreSQL takes a whole batch of messages in one ``INSERT … SELECT FROM unnes
 NOTHING RETURNING`` (one round trip, one prepared statement whatever the batch size); SQLite, the
 single-writer development database, takes them row by row. Both report exactly which rows were new.
 
-Locks, to stay free of deadlocks between ingestors sharing a subscription: a batch first locks the
-status rows of every valve it carries, in ``valve_id`` order, and only then inserts messages, so two
-batches never wait on each other's messages while holding status rows the other needs.
+Device status is kept with one ``INSERT … ON CONFLICT DO UPDATE`` per batch whose rule does not depend
+on the order batches commit in (highest ``seq``, latest receipt, the battery reading of the highest
+``seq``: :meth:`cylinder_trace.domain.valves.DeviceStatus.merged`), so ingestors sharing a subscription
+never read-modify-write a status row. Rows are written in key order, which keeps two batches from
+waiting on each other in a cycle. The missing ``seq`` ranges are read from ``valve_messages`` itself.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ..domain.valves import DeviceStatus, Report, SeqGaps
+from ..domain.valves import DeviceStatus, Report, StatusReport
 from ..store.tables import dead_letters, valve_messages, valve_status
 from .decode import MAX_DEAD_LETTER_BYTES, DeadLetter, EventMessage
 
@@ -31,6 +33,22 @@ _PG_INSERT_MESSAGES = sa.text(
     "CAST(:ts AS timestamptz[]), CAST(:received_at AS timestamptz[]), CAST(:digests AS varchar[]), "
     "CAST(:payloads AS bytea[])) "
     "ON CONFLICT (valve_id, seq) DO NOTHING RETURNING valve_id, seq"
+)
+
+
+_PG_UPSERT_REPORTS = sa.text(
+    "INSERT INTO valve_status AS s (valve_id, last_seq, last_seen, battery_seq, battery_pct, rssi, level_pct) "
+    "SELECT * FROM unnest(CAST(:valve_id AS varchar[]), CAST(:last_seq AS bigint[]), "
+    "CAST(:last_seen AS timestamptz[]), CAST(:battery_seq AS bigint[]), CAST(:battery_pct AS float8[]), "
+    "CAST(:rssi AS float8[]), CAST(:level_pct AS float8[])) "
+    "ON CONFLICT (valve_id) DO UPDATE SET "
+    "last_seq = GREATEST(s.last_seq, EXCLUDED.last_seq), "
+    "last_seen = GREATEST(s.last_seen, EXCLUDED.last_seen), "
+    "battery_pct = CASE WHEN EXCLUDED.battery_seq > s.battery_seq THEN EXCLUDED.battery_pct ELSE s.battery_pct END, "
+    "rssi = CASE WHEN EXCLUDED.battery_seq > s.battery_seq THEN COALESCE(EXCLUDED.rssi, s.rssi) ELSE s.rssi END, "
+    "level_pct = CASE WHEN EXCLUDED.battery_seq > s.battery_seq THEN COALESCE(EXCLUDED.level_pct, s.level_pct) "
+    "ELSE s.level_pct END, "
+    "battery_seq = GREATEST(s.battery_seq, EXCLUDED.battery_seq)"
 )
 
 
@@ -113,56 +131,71 @@ def _truncated_reason(d: DeadLetter) -> str:
 # --- device status -----------------------------------------------------------------------------------
 
 
-def status_from_row(row: Mapping[Any, Any]) -> DeviceStatus:
+_REPORT_FIELDS = ("valve_id", "last_seq", "last_seen", "battery_seq", "battery_pct", "rssi", "level_pct")
+
+
+async def upsert_reports(conn: AsyncConnection, reports: Sequence[StatusReport]) -> None:
+    """Merge each valve's :class:`StatusReport` into its status row (created when missing)."""
+    if not reports:
+        return
+    ordered = sorted(reports, key=lambda r: r.valve_id)
+    if _is_postgres(conn):
+        await conn.execute(_PG_UPSERT_REPORTS, {f: [getattr(r, f) for r in ordered] for f in _REPORT_FIELDS})
+        return
+    stmt = sqlite.insert(valve_status)
+    old, new = valve_status.c, stmt.excluded
+    newer = new.battery_seq > old.battery_seq
+    stmt = stmt.on_conflict_do_update(index_elements=["valve_id"], set_={
+        "last_seq": sa.func.max(old.last_seq, new.last_seq),
+        "last_seen": sa.func.max(sa.func.coalesce(old.last_seen, new.last_seen), new.last_seen),
+        "battery_pct": sa.case((newer, new.battery_pct), else_=old.battery_pct),
+        "rssi": sa.case((newer, sa.func.coalesce(new.rssi, old.rssi)), else_=old.rssi),
+        "level_pct": sa.case((newer, sa.func.coalesce(new.level_pct, old.level_pct)), else_=old.level_pct),
+        "battery_seq": sa.func.max(old.battery_seq, new.battery_seq),
+    })
+    await conn.execute(stmt, [{f: getattr(r, f) for f in _REPORT_FIELDS} for r in ordered])
+
+
+async def upsert_presence(conn: AsyncConnection, presence: Mapping[str, tuple[bool, datetime]]) -> None:
+    """What the status topic said last per valve; ``status_changed_at`` moves only when it changes."""
+    if not presence:
+        return
+    stmt = _insert(conn, valve_status)
+    old, new = valve_status.c, stmt.excluded
+    stmt = stmt.on_conflict_do_update(index_elements=["valve_id"], set_={
+        "status_changed_at": sa.case((old.online.is_distinct_from(new.online), new.status_changed_at),
+                                     else_=old.status_changed_at),
+        "online": new.online,
+    })
+    await conn.execute(stmt, [{"valve_id": v, "online": online, "status_changed_at": at}
+                              for v, (online, at) in sorted(presence.items())])
+
+
+async def read_status(conn: AsyncConnection, valve_id: str) -> DeviceStatus:
+    row = (await conn.execute(sa.select(valve_status).where(valve_status.c.valve_id == valve_id))).first()
+    if row is None:
+        return DeviceStatus()
     return DeviceStatus(
-        gaps=SeqGaps.from_json(row["last_seq"], row["missing"]),
-        last_seen=row["last_seen"],
-        battery_pct=row["battery_pct"],
-        rssi=row["rssi"],
-        level_pct=row["level_pct"],
-        battery_seq=row["battery_seq"] or 0,
-        online=row["online"],
-        status_changed_at=row["status_changed_at"],
+        last_seq=row.last_seq, last_seen=row.last_seen, battery_pct=row.battery_pct, rssi=row.rssi,
+        level_pct=row.level_pct, battery_seq=row.battery_seq, online=row.online,
+        status_changed_at=row.status_changed_at,
     )
 
 
-def _status_values(status: DeviceStatus) -> dict[str, Any]:
-    return {
-        "online": status.online,
-        "status_changed_at": status.status_changed_at,
-        "last_seen": status.last_seen,
-        "battery_pct": status.battery_pct,
-        "battery_seq": status.battery_seq,
-        "rssi": status.rssi,
-        "level_pct": status.level_pct,
-        "last_seq": status.gaps.last_seq,
-        "missing": status.gaps.missing_json(),
-        "missing_count": status.gaps.missing_count,
-    }
-
-
-async def lock_statuses(conn: AsyncConnection, valve_ids: Iterable[str]) -> dict[str, DeviceStatus]:
-    """Make sure each valve has a status row, lock them in ``valve_id`` order, and read them."""
-    ids = sorted(set(valve_ids))
-    if not ids:
-        return {}
-    ensure = _insert(conn, valve_status).on_conflict_do_nothing(index_elements=["valve_id"])
-    await conn.execute(ensure, [{"valve_id": v, "missing": []} for v in ids])
-    query = sa.select(valve_status).where(valve_status.c.valve_id.in_(ids)).order_by(valve_status.c.valve_id)
-    if _is_postgres(conn):
-        query = query.with_for_update()
-    return {row.valve_id: status_from_row(row._mapping) for row in await conn.execute(query)}
-
-
-async def save_statuses(conn: AsyncConnection, changed: Mapping[str, DeviceStatus]) -> None:
-    if not changed:
-        return
-    values: dict[str, Any] = {name: sa.bindparam(f"new_{name}") for name in _status_values(DeviceStatus())}
-    stmt = sa.update(valve_status).where(valve_status.c.valve_id == sa.bindparam("key_valve_id")).values(values)
-    await conn.execute(stmt, [
-        {"key_valve_id": valve_id, **{f"new_{k}": v for k, v in _status_values(status).items()}}
-        for valve_id, status in sorted(changed.items())
-    ])
+async def read_missing(conn: AsyncConnection, valve_id: str, limit: int = 1000) -> list[list[int]]:
+    """The missing ``seq`` ranges of a valve (:func:`cylinder_trace.domain.valves.missing_ranges`), from
+    the primary key's index: the holes between consecutive stored ``seq`` and before the first."""
+    m = valve_messages.c
+    first = (await conn.execute(sa.select(sa.func.min(m.seq)).where(m.valve_id == valve_id))).scalar()
+    if first is None:
+        return []
+    ranges = [[1, int(first) - 1]] if first > 1 else []
+    pairs = sa.select(m.seq, sa.func.lead(m.seq).over(order_by=m.seq).label("next_seq")).where(
+        m.valve_id == valve_id).subquery()
+    holes = sa.select(pairs.c.seq, pairs.c.next_seq).where(pairs.c.next_seq > pairs.c.seq + 1).order_by(
+        pairs.c.seq).limit(limit)
+    ranges += [[int(r.seq) + 1, int(r.next_seq) - 1] for r in await conn.execute(holes)]
+    return ranges[:limit]
 
 
 def report_of(e: EventMessage) -> Report:

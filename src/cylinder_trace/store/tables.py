@@ -259,7 +259,7 @@ valve_messages = sa.Table(
     sa.Column("payload", sa.LargeBinary, nullable=False),
 )
 
-#: each valve's device status: presence (status topic, Last Will), last heard, battery, seq gaps
+#: each valve's device status: presence (status topic, Last Will), last heard, battery, highest seq
 valve_status = sa.Table(
     "valve_status",
     metadata,
@@ -272,9 +272,6 @@ valve_status = sa.Table(
     sa.Column("rssi", sa.Float, nullable=True),
     sa.Column("level_pct", sa.Float, nullable=True),
     sa.Column("last_seq", sa.BigInteger, nullable=False, server_default="0"),
-    #: ``[[first, last], ...]`` inclusive, sorted
-    sa.Column("missing", sa.JSON(), nullable=False),
-    sa.Column("missing_count", sa.BigInteger, nullable=False, server_default="0"),
 )
 
 #: what the ingestor could not accept, with the raw payload and why

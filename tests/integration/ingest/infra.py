@@ -208,7 +208,9 @@ async def counts(dsn_or_url: str) -> Counts:
         rows, distinct = await conn.fetchrow("SELECT count(*), count(DISTINCT (valve_id, seq)) FROM valve_messages")
         by_kind = await conn.fetch("SELECT kind, count(*) AS n FROM dead_letters GROUP BY kind")
         kinds = {r["kind"]: r["n"] for r in by_kind}
-        missing = await conn.fetchval("SELECT coalesce(sum(missing_count), 0) FROM valve_status")
+        missing = await conn.fetchval(  # seqs below each valve's highest that are not stored
+            "SELECT coalesce(sum(top - n), 0) FROM (SELECT max(seq) AS top, count(*) AS n FROM valve_messages "
+            "GROUP BY valve_id) AS per_valve")
     finally:
         await conn.close()
     return Counts(rows, distinct, sum(kinds.values()), kinds, int(missing))

@@ -3,12 +3,15 @@ device status, and lifecycle events with the valve rules."""
 
 from __future__ import annotations
 
+import random
 from datetime import timedelta
 
 import httpx
 import sqlalchemy as sa
 
 from cylinder_trace.app.services import Services
+from cylinder_trace.domain.valves import missing_ranges
+from cylinder_trace.ingest.store import read_missing
 from cylinder_trace.store.tables import dead_letters, valve_messages, valve_status
 from tests.support import factories as f
 
@@ -88,13 +91,14 @@ async def test_device_status_gaps_battery_and_presence(client: httpx.AsyncClient
     await ingest(services, [event("V1", 3, "low_battery", {"battery_pct": 7}), event("V1", 9, "opened"),
                             status("V1", False, at=T0 + timedelta(minutes=1))])
     [row] = await rows(services, valve_status)
-    assert (row.last_seq, row.missing, row.missing_count) == (9, [[2, 2], [4, 4], [6, 8]], 5)
+    assert row.last_seq == 9
     assert row.battery_pct == 80 and row.battery_seq == 5  # seq 3 is older than the reading of seq 5
     assert row.online is False and row.status_changed_at == T0 + timedelta(minutes=1)
     body = await f.ok(await client.get("/api/v1/valves/V1"))
     assert "secret" not in body
     assert body["valve_id"] == "V1" and body["company_id"] == "C1"
     assert (body["online"], body["last_seq"], body["missing_seq_ranges"]) == (False, 9, [[2, 2], [4, 4], [6, 8]])
+    assert body["missing_seq_count"] == 5
     assert body["battery_pct"] == 80 and body["cylinder_code"] is None and body["last_seen"]
 
 
@@ -159,3 +163,18 @@ async def test_dead_letters_endpoint(client: httpx.AsyncClient, services: Servic
                                                                         "company_id": "C1"}), 201)
     denied = await client.get("/api/v1/dead-letters", headers={"Authorization": f"Bearer {created['token']}"})
     assert denied.status_code == 403
+
+
+async def test_missing_ranges_read_from_the_store_match_the_definition(services: Services) -> None:
+    rng = random.Random(7)
+    cases = {f"R{i}": {rng.randint(1, 60) for _ in range(rng.randint(0, 40))} for i in range(25)}
+    cases["R-late-start"] = {5, 6, 9}
+    now = T0
+    async with services.engine.begin() as conn:
+        rows_ = [{"valve_id": v, "seq": s, "type": "heartbeat", "ts": now, "received_at": now, "digest": "0" * 64,
+                  "payload": b"{}"} for v, seqs in cases.items() for s in seqs]
+        if rows_:
+            await conn.execute(sa.insert(valve_messages), rows_)
+    async with services.engine.connect() as conn:
+        for valve_id, seqs in cases.items():
+            assert await read_missing(conn, valve_id) == missing_ranges(seqs), valve_id

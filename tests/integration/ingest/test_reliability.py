@@ -13,6 +13,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -97,11 +98,11 @@ def assert_exactly_once(url: str, expected: int) -> None:
 
 
 def test_sigkill_of_the_ingestor_during_a_stream(broker: RestartableMosquitto, shared_pg: tuple[str, str],
-                                                 tmp_path: object) -> None:
+                                                 tmp_path: Path) -> None:
     _, url = shared_pg
     valves = valve_set("K", 100)
     asyncio.run(prepare_database(url, valves))
-    ingestor = IngestProcess(url, broker.url, "ct-ingest-kill", "5")
+    ingestor = IngestProcess(url, broker.url, "ct-ingest-kill", "5", tmp_path)
     ingestor.start()
     ingestor.wait_connected()
     probe(broker, url)
@@ -122,11 +123,11 @@ def test_sigkill_of_the_ingestor_during_a_stream(broker: RestartableMosquitto, s
         ingestor.kill()
 
 
-def test_broker_restart_mid_stream(broker: RestartableMosquitto, shared_pg: tuple[str, str]) -> None:
+def test_broker_restart_mid_stream(broker: RestartableMosquitto, shared_pg: tuple[str, str], tmp_path: Path) -> None:
     _, url = shared_pg
     valves = valve_set("B", 50)
     asyncio.run(prepare_database(url, valves))
-    ingestor = IngestProcess(url, broker.url, "ct-ingest-311", "3.1.1")
+    ingestor = IngestProcess(url, broker.url, "ct-ingest-311", "3.1.1", tmp_path)
     ingestor.start()
     ingestor.wait_connected()
     probe(broker, url)
@@ -145,7 +146,7 @@ def test_broker_restart_mid_stream(broker: RestartableMosquitto, shared_pg: tupl
         ingestor.kill()
 
 
-def test_postgres_crash_mid_stream(broker: RestartableMosquitto) -> None:
+def test_postgres_crash_mid_stream(broker: RestartableMosquitto, tmp_path: Path) -> None:
     pg = PrivatePostgres()
     try:
         pg.start()
@@ -153,7 +154,7 @@ def test_postgres_crash_mid_stream(broker: RestartableMosquitto) -> None:
         url = pg.url("ct")
         valves = valve_set("P", 50)
         asyncio.run(prepare_database(url, valves))
-        ingestor = IngestProcess(url, broker.url, "ct-ingest-pg", "5")
+        ingestor = IngestProcess(url, broker.url, "ct-ingest-pg", "5", tmp_path)
         ingestor.start()
         ingestor.wait_connected()
         probe(broker, url)
@@ -178,12 +179,12 @@ def test_postgres_crash_mid_stream(broker: RestartableMosquitto) -> None:
 
 
 def test_two_ingestors_share_the_stream_and_one_is_killed(broker: RestartableMosquitto,
-                                                          shared_pg: tuple[str, str]) -> None:
+                                                          shared_pg: tuple[str, str], tmp_path: Path) -> None:
     _, url = shared_pg
     valves = valve_set("S", 50)
     asyncio.run(prepare_database(url, valves))
-    first = IngestProcess(url, broker.url, "ct-ingest-a", "5")
-    second = IngestProcess(url, broker.url, "ct-ingest-b", "5")
+    first = IngestProcess(url, broker.url, "ct-ingest-a", "5", tmp_path)
+    second = IngestProcess(url, broker.url, "ct-ingest-b", "5", tmp_path)
     for ingestor in (first, second):
         ingestor.start()
         ingestor.wait_connected()

@@ -13,6 +13,7 @@ from cylinder_trace.domain.valves import (
     Report,
     judge_fill_completed,
     judge_fill_started,
+    summarize,
 )
 
 T0 = datetime(2026, 11, 28, 2, 0, tzinfo=UTC)
@@ -86,16 +87,25 @@ def test_offline_after_the_policy_hours() -> None:
     assert (v.rule, v.subject) == ("VALVE_OFFLINE", "cylinder:0699")
 
 
-def test_device_status_keeps_the_newest_battery_reading_and_presence() -> None:
-    s = DeviceStatus().with_reports([
-        Report(5, "heartbeat", T0, battery_pct=80, rssi=-60),
-        Report(3, "low_battery", T0 + timedelta(seconds=1), battery_pct=9),  # older seq, arrived later
-        Report(6, "opened", T0 + timedelta(seconds=2)),
-    ])
-    assert (s.battery_pct, s.battery_seq, s.rssi, s.last_seen) == (80, 5, -60, T0 + timedelta(seconds=2))
-    assert s.gaps.missing_json() == [[1, 2], [4, 4]]
-    assert s.online is None and s.is_online(T0, timedelta(hours=72))
+def test_device_status_keeps_the_newest_battery_reading_in_any_order() -> None:
+    first = summarize("V1", [Report(5, "heartbeat", T0, battery_pct=80, rssi=-60),
+                             Report(6, "opened", T0 + timedelta(seconds=2))])
+    late = summarize("V1", [Report(3, "low_battery", T0 + timedelta(seconds=1), battery_pct=9)])
+    assert (first.last_seq, first.battery_seq, first.last_seen) == (6, 5, T0 + timedelta(seconds=2))
+    one = DeviceStatus().merged(first).merged(late)
+    other = DeviceStatus().merged(late).merged(first)
+    assert one == other
+    assert (one.battery_pct, one.battery_seq, one.rssi, one.last_seq) == (80, 5, -60, 6)
+    assert one.last_seen == T0 + timedelta(seconds=2)
+    newer = one.merged(summarize("V1", [Report(9, "low_battery", T0, battery_pct=7)]))
+    assert (newer.battery_pct, newer.rssi) == (7, -60)  # a low_battery keeps the last rssi
+
+
+def test_presence_and_online() -> None:
+    s = DeviceStatus()
+    assert s.online is None and not s.is_online(T0, timedelta(hours=72))
     off = s.with_presence(False, T0)
     assert off.online is False and off.status_changed_at == T0
     assert off.with_presence(False, T0 + timedelta(hours=1)) is off
     assert DeviceStatus(last_seen=T0).is_online(T0 + timedelta(hours=1), timedelta(hours=72))
+    assert not DeviceStatus(last_seen=T0).is_online(T0 + timedelta(hours=72), timedelta(hours=72))
