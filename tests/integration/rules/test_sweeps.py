@@ -51,6 +51,6 @@ async def test_sweeps_open_once(client: httpx.AsyncClient, services: Services, c
     if status is not None:
         async with services.engine.begin() as conn:
             await conn.execute(sa.insert(status).values(valve_id="V9", last_seen=clock.now - timedelta(hours=73),
-                                                        battery_seq=0, last_seq=0, missing=[], missing_count=0))
+                                                        battery_seq=0, last_seq=0))
         fourth = await run_sweeps(services.uow, clock.now)
         assert fourth.by_rule == {"VALVE_OFFLINE": 1} and fourth.findings_subjects == [f"cylinder:{valved}"]
