@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -22,7 +21,7 @@ from ..domain.commands import (
     SeizeCylinder,
 )
 from ..domain.cylinder import CylinderState, state_to_json
-from ..domain.decide import Checks, Decision
+from ..domain.decide import Decision
 from ..domain.events import cylinder_stream
 from ..domain.policy import UnknownModel
 from ..domain.rules import delivery as delivery_rules
@@ -188,10 +187,6 @@ async def _existing(tx: Tx, code: str, field: str = "code") -> CylinderState:
     if state is None:
         raise NotFound("cylinder", code)
     return state
-
-
-#: rule checks per action, filled in by the rules catalogue (``domain/rules``)
-CheckProvider = Callable[[Tx, Any], Checks]
 
 
 async def record_fill(tx: Tx, event_id: str, cmd: RecordFill, principal: Principal, codes: CodeSettings) -> Outcome:

@@ -136,18 +136,6 @@ async def lock_appends(conn: AsyncConnection) -> None:
         await conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": APPEND_LOCK_KEY})
 
 
-async def stream_head(conn: AsyncConnection, stream_id: str) -> tuple[int, str]:
-    row = (
-        await conn.execute(
-            sa.select(events.c.version, events.c.hash)
-            .where(events.c.stream_id == stream_id)
-            .order_by(events.c.version.desc())
-            .limit(1)
-        )
-    ).first()
-    return (row.version, row.hash) if row else (0, ZERO_HASH)
-
-
 async def _head_and_seen(conn: AsyncConnection, stream_id: str, ids: list[str]) -> tuple[int, str, bool]:
     """The stream's head and whether any of ``ids`` is stored already, in one round trip."""
     newest = (
