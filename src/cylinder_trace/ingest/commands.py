@@ -19,7 +19,7 @@ import asyncio
 import contextlib
 import logging
 import threading
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -111,6 +111,7 @@ class CommandRelay:
         self.connected = threading.Event()
         self._client: mqtt.Client | None = None
         self._stop = asyncio.Event()
+        self._relaying = asyncio.Lock()
 
     def _on_connect(self, _c: mqtt.Client, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
         if not reason.is_failure:
@@ -119,7 +120,9 @@ class CommandRelay:
     def _on_disconnect(self, _c: mqtt.Client, _u: Any, _f: Any, _r: Any, _p: Any) -> None:
         self.connected.clear()
 
-    async def run(self) -> None:
+    @contextlib.asynccontextmanager
+    async def session(self) -> AsyncIterator[None]:
+        """The relay's MQTT connection (reconnecting by itself) for as long as the block runs."""
         client = self._client = new_client(self.options)
         configure_transport(client, self.address)
         client.on_connect = self._on_connect
@@ -128,6 +131,14 @@ class CommandRelay:
         client.connect_async(self.address.host, self.address.port, **connect_kwargs(self.options))
         client.loop_start()
         try:
+            yield
+        finally:
+            self._client = None
+            self.connected.clear()
+            await asyncio.to_thread(self._close, client)
+
+    async def run(self) -> None:
+        async with self.session():
             while not self._stop.is_set():
                 try:
                     sent = await self.relay_once()
@@ -137,8 +148,6 @@ class CommandRelay:
                 if not sent:
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._stop.wait(), self.poll_s)
-        finally:
-            await asyncio.to_thread(self._close, client)
 
     @staticmethod
     def _close(client: mqtt.Client) -> None:
@@ -150,9 +159,10 @@ class CommandRelay:
 
     async def relay_once(self, limit: int = 100) -> int:
         """Publish what is pending; returns how many commands (or skipped events) were handled."""
-        if not self.connected.is_set():
-            return 0
-        return await self._authorizations(limit) + await self._locks(limit)
+        async with self._relaying:  # one pass at a time, or two would publish the same pending command
+            if not self.connected.is_set():
+                return 0
+            return await self._authorizations(limit) + await self._locks(limit)
 
     async def _authorizations(self, limit: int) -> int:
         now = self.clock()

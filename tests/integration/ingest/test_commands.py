@@ -45,10 +45,8 @@ async def test_authorizations_and_locks_are_published_signed(
     issued = await authorize(services, first)
     other = await authorize(services, second)
     relay = CommandRelay(services.uow, mosquitto.url, client_id="ct-test-commands", protocol="5", clock=clock)
-    relay.connected.clear()
     with Subscriber(mosquitto.host, mosquitto.port, ["ct/v1/valves/+/commands"]) as valves:
-        client_task = asyncio.create_task(relay.run())
-        try:
+        async with relay.session():  # connected, with no polling loop racing the passes below
             for _ in range(600):
                 if relay.connected.is_set():
                     break
@@ -78,6 +76,3 @@ async def test_authorizations_and_locks_are_published_signed(
                 ("V1", "cylinder seized: 非法充装"), ("V2", "cylinder scrapped: 超期")]
             assert all(command_mac_ok(secret_of(c.valve_id), c) for c in locks)
             assert await relay.relay_once() == 0
-        finally:
-            relay.stop()
-            await client_task
