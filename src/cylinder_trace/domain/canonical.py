@@ -13,10 +13,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 ZERO_HASH = "0" * 64
+#: one encoder for every call (``json.dumps`` with options builds a new one each time); it keeps no state
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
 def canonical_json(obj: Any) -> str:
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    return _CANONICAL.encode(obj)
 
 
 def canonical_bytes(obj: Any) -> bytes:
@@ -35,7 +37,7 @@ def chain_hash(prev_hash: str, event: dict[str, Any]) -> str:
 def hmac_hex(secret: bytes, obj: dict[str, Any]) -> str:
     """HMAC-SHA256 of the canonical form of ``obj`` without its ``mac`` key."""
     body = {k: v for k, v in obj.items() if k != "mac"}
-    return hmac.new(secret, canonical_bytes(body), hashlib.sha256).hexdigest()
+    return hmac.digest(secret, canonical_bytes(body), "sha256").hex()
 
 
 def mac_matches(secret: bytes, obj: dict[str, Any]) -> bool:

@@ -207,6 +207,25 @@ def test_timestamps() -> None:
         format_ts(datetime(2026, 11, 28))
 
 
+@given(st.datetimes(min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30), timezones=st.timezones()))
+def test_a_formatted_timestamp_parses_back_to_its_millisecond(moment: datetime) -> None:
+    text = format_ts(moment)
+    parsed = parse_ts(text)
+    assert parsed.tzinfo is not None and parsed.utcoffset() == timedelta(0)
+    assert parsed == moment.astimezone(UTC).replace(microsecond=moment.astimezone(UTC).microsecond // 1000 * 1000)
+    assert format_ts(parsed) == text
+
+
+@pytest.mark.parametrize("bad", [
+    "2026-11-28T10:00:00Z", "2026-11-28T10:00:00.123+00:00", "2026-11-28 10:00:00.123Z", "2026-11-28T10:00:00.1234Z",
+    "2026-02-30T10:00:00.000Z", "2026-11-28T24:00:00.000Z", "2026-13-01T10:00:00.000Z", "2026-11-28T10:00:00.123z",
+    "２026-11-28T10:00:00.123Z", "2026-11-28T10:00:00.123Z\n",
+])
+def test_parse_ts_takes_only_the_protocol_form(bad: str) -> None:
+    with pytest.raises(ValueError):
+        parse_ts(bad)
+
+
 def test_authorize_fill_command_round_trip() -> None:
     auth_id = uuid4()
     expires = datetime(2026, 11, 28, 10, 15, tzinfo=UTC)
