@@ -39,8 +39,11 @@ def serve(
     settings = get_settings()
     upgrade(settings.database_url)
     from .api.main import create_app
+    from .runtime import tune_gc_for_streaming
 
-    uvicorn.run(create_app(settings), host=host, port=port, log_level=settings.log_level.lower())
+    api = create_app(settings)
+    tune_gc_for_streaming()
+    uvicorn.run(api, host=host, port=port, log_level=settings.log_level.lower())
 
 
 @app.command()
@@ -59,7 +62,7 @@ def ingest(
     from dataclasses import replace
 
     from .ingest.ingestor import Ingestor
-    from .runtime import ingest_options
+    from .runtime import ingest_options, tune_gc_for_streaming
 
     settings = get_settings()
     _configure_logging(settings.log_level)
@@ -81,6 +84,7 @@ def ingest(
         typer.echo(f"ingest stopped: {stats.stored} stored, {stats.duplicates} duplicates, "
                    f"{stats.dead_letters} dead letters", err=True)
 
+    tune_gc_for_streaming()
     asyncio.run(run())
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import ipaddress
 import logging
 import socket
@@ -34,6 +35,22 @@ log = logging.getLogger("cylinder_trace.runtime")
 
 #: seconds between fill window checks (their windows are half an hour)
 FILL_WINDOW_INTERVAL_S = 60.0
+#: allocations between collections of the youngest generation (Python's default is 700)
+GC_YOUNG_THRESHOLD = 20_000
+
+
+def tune_gc_for_streaming() -> None:
+    """Fewer garbage collections for a long-running process that streams messages.
+
+    Each message makes a dozen short-lived containers, freed by reference counting; at the default
+    threshold the collector scans the young generation every few dozen messages for cycles there are
+    none of. Objects made at start-up (modules, settings, the engine) are frozen out of the collector's
+    scans altogether. The older generations keep their default thresholds. Measured: about 10 % more
+    messages per second through the ingestor (``bench/RESULTS-ingest.md``).
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, *gc.get_threshold()[1:])
 
 
 def default_client_id(settings: Settings, role: str | None = None) -> str:

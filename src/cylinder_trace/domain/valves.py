@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Final
+from typing import Final, NamedTuple
 
 #: event types the smart-valve side records in a cylinder's stream:
 #: a lifecycle-relevant valve message (``data``: the message and its ``violations``)
@@ -24,9 +24,9 @@ BATTERY_EVENT_TYPES: Final = frozenset({"heartbeat", "low_battery"})
 # --- device status -----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class Report:
-    """What one stored event message tells about its valve's device status."""
+class Report(NamedTuple):
+    """What one stored event message tells about its valve's device status (a tuple: one is made for
+    every message the ingestor stores)."""
 
     seq: int
     type: str
@@ -51,19 +51,25 @@ class StatusReport:
 
 
 def summarize(valve_id: str, reports: Sequence[Report]) -> StatusReport:
-    """One valve's reports (at least one) as a single :class:`StatusReport`."""
+    """One valve's reports (at least one) as a single :class:`StatusReport`: the highest ``seq``, the
+    latest receipt, and the battery reading of the highest ``seq`` (the first of equals). One pass: the
+    ingestor calls this for every valve of every batch."""
     if not reports:
         raise ValueError("nothing to summarize")
-    battery = max((r for r in reports if r.type in BATTERY_EVENT_TYPES and r.battery_pct is not None),
-                  key=lambda r: r.seq, default=None)
+    first = reports[0]
+    last_seq, last_seen, battery = first.seq, first.received_at, None
+    for r in reports:
+        if r.seq > last_seq:
+            last_seq = r.seq
+        if r.received_at > last_seen:
+            last_seen = r.received_at
+        if r.battery_pct is not None and r.type in BATTERY_EVENT_TYPES and (battery is None or r.seq > battery.seq):
+            battery = r
+    if battery is None:
+        return StatusReport(valve_id=valve_id, last_seq=last_seq, last_seen=last_seen)
     return StatusReport(
-        valve_id=valve_id,
-        last_seq=max(r.seq for r in reports),
-        last_seen=max(r.received_at for r in reports),
-        battery_seq=battery.seq if battery else 0,
-        battery_pct=battery.battery_pct if battery else None,
-        rssi=battery.rssi if battery else None,
-        level_pct=battery.level_pct if battery else None,
+        valve_id=valve_id, last_seq=last_seq, last_seen=last_seen, battery_seq=battery.seq,
+        battery_pct=battery.battery_pct, rssi=battery.rssi, level_pct=battery.level_pct,
     )
 
 

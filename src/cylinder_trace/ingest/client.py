@@ -32,31 +32,38 @@ _PUBACK = struct.Struct("!BBH")
 class BufferedClient(mqtt.Client):
     """A paho client whose socket reads are buffered (see the module's docstring)."""
 
+    #: bytes read off the socket and not yet handed to paho: ``_read_buffer[_read_pos:]``
     _read_buffer: bytes = b""
+    _read_pos: int = 0
     _filtered_callbacks: bool = False
 
     def _sock_recv(self, bufsize: int) -> bytes:
-        buffered = self._read_buffer
-        if len(buffered) < bufsize:
+        buffered, pos = self._read_buffer, self._read_pos
+        if len(buffered) - pos < bufsize:
             try:
                 more = super()._sock_recv(max(_READ_CHUNK, bufsize))
             except BlockingIOError:
-                if not buffered:
+                if pos >= len(buffered):
                     raise
                 more = b""
             else:
-                if not more and not buffered:
+                if not more and pos >= len(buffered):
                     return b""  # the peer closed the connection
-            buffered += more
-        self._read_buffer = buffered[bufsize:]
-        return buffered[:bufsize]
+            buffered, pos = buffered[pos:] + more, 0
+            self._read_buffer = buffered
+        end = min(pos + bufsize, len(buffered))
+        self._read_pos = end
+        return buffered[pos:end]
 
     def loop_read(self, max_packets: int = 1) -> MQTTErrorCode:
         rc = super().loop_read(max_packets)
         # select() cannot see bytes already taken off the socket: go on while whole packets wait here
-        while rc == MQTTErrorCode.MQTT_ERR_SUCCESS and self._read_buffer and self._sock is not None:
+        while rc == MQTTErrorCode.MQTT_ERR_SUCCESS and self._buffered() and self._sock is not None:
             rc = super().loop_read(max_packets)
         return rc
+
+    def _buffered(self) -> bool:
+        return self._read_pos < len(self._read_buffer)
 
     def message_callback_add(self, sub: str, callback: Any) -> None:
         self._filtered_callbacks = True
@@ -80,7 +87,7 @@ class BufferedClient(mqtt.Client):
                     raise
 
     def _sock_close(self) -> None:
-        self._read_buffer = b""
+        self._read_buffer, self._read_pos = b"", 0
         super()._sock_close()
 
     def ack_many(self, mids: Sequence[int]) -> None:

@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from cylinder_trace.runtime import default_client_id, ingest_options, is_local, mqtt_protocol, uses_embedded_broker
+import gc
+
+from cylinder_trace.runtime import (
+    GC_YOUNG_THRESHOLD,
+    default_client_id,
+    ingest_options,
+    is_local,
+    mqtt_protocol,
+    tune_gc_for_streaming,
+    uses_embedded_broker,
+)
 from cylinder_trace.settings import Settings
 
 
@@ -28,3 +38,14 @@ def test_local_addresses_and_client_ids() -> None:
     first, again = default_client_id(settings), default_client_id(settings)
     assert first == again and first.startswith("ct-ingest-") and "serve" not in first
     assert default_client_id(settings, "serve") != first
+
+
+def test_streaming_processes_collect_the_young_generation_less_often() -> None:
+    before = gc.get_threshold()
+    try:
+        tune_gc_for_streaming()
+        assert gc.get_threshold() == (GC_YOUNG_THRESHOLD, *before[1:])
+        assert gc.get_freeze_count() > 0  # what start-up made is out of the collector's scans
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*before)

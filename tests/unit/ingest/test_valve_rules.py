@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from cylinder_trace.domain.policy import load_policy_book
 from cylinder_trace.domain.rules import valves as rules
 from cylinder_trace.domain.valves import (
@@ -109,3 +112,26 @@ def test_presence_and_online() -> None:
     assert off.with_presence(False, T0 + timedelta(hours=1)) is off
     assert DeviceStatus(last_seen=T0).is_online(T0 + timedelta(hours=1), timedelta(hours=72))
     assert not DeviceStatus(last_seen=T0).is_online(T0 + timedelta(hours=72), timedelta(hours=72))
+
+
+_reports = st.lists(st.builds(
+    Report, seq=st.integers(1, 50), type=st.sampled_from(["heartbeat", "low_battery", "opened", "tamper"]),
+    received_at=st.integers(0, 100).map(lambda s: T0 + timedelta(seconds=s)),
+    battery_pct=st.none() | st.floats(0, 100), rssi=st.none() | st.floats(-120, 0),
+    level_pct=st.none() | st.floats(0, 100)), min_size=1, max_size=30)
+
+
+@given(_reports)
+def test_a_summary_is_the_highest_seq_the_latest_receipt_and_the_battery_of_the_highest_seq(
+    reports: list[Report],
+) -> None:
+    summary = summarize("V1", reports)
+    assert summary.last_seq == max(r.seq for r in reports)
+    assert summary.last_seen == max(r.received_at for r in reports)
+    readings = [r for r in reports if r.type in ("heartbeat", "low_battery") and r.battery_pct is not None]
+    if not readings:
+        assert (summary.battery_seq, summary.battery_pct, summary.rssi, summary.level_pct) == (0, None, None, None)
+        return
+    newest = max(readings, key=lambda r: r.seq)  # the first of equal seqs
+    assert (summary.battery_seq, summary.battery_pct, summary.rssi, summary.level_pct) == (
+        newest.seq, newest.battery_pct, newest.rssi, newest.level_pct)
