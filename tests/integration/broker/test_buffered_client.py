@@ -10,6 +10,9 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 import pytest
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 
 from cylinder_trace.ingest.client import BufferedClient, SessionOptions, connect_kwargs, new_client
 from tests.integration.ingest.infra import Publisher, wait_until
@@ -28,6 +31,7 @@ class Collector:
     def __init__(self, client: BufferedClient, topic: str) -> None:
         self.client = client
         self.received: list[tuple[str, bytes, int]] = []
+        self.messages: list[mqtt.MQTTMessage] = []
         self.subscribed = threading.Event()
         self._lock = threading.Lock()
         client.on_connect = lambda c, _u, _f, _r, _p: c.subscribe(topic, qos=1)
@@ -37,6 +41,7 @@ class Collector:
     def on_message(self, _c: Any, _u: Any, message: mqtt.MQTTMessage) -> None:
         with self._lock:
             self.received.append((message.topic, bytes(message.payload), message.mid))
+            self.messages.append(message)
 
     def count(self) -> int:
         with self._lock:
@@ -114,3 +119,41 @@ def test_per_topic_callbacks_still_get_their_topics(mosquitto: RunningMosquitto)
         assert [(t, p) for t, p, _ in collector.received] == [(f"{topic}/plain", b"2")]
     finally:
         close(collector)
+
+
+def test_flags_qos_and_mqtt5_properties_come_through(mosquitto: RunningMosquitto) -> None:
+    """Plain messages take the client's own decoder, ones with MQTT 5 properties paho's: both arrive
+    with their QoS, retain flag and properties."""
+    topic = "ct/test/properties"
+    publisher = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="ct-test-pub-props", protocol=mqtt.MQTTv5)
+    publisher.connect(mosquitto.host, mosquitto.port)
+    publisher.loop_start()
+    try:
+        retained = publisher.publish(f"{topic}/retained", b"kept", qos=1, retain=True)
+        retained.wait_for_publish(10)
+        collector = connected(mosquitto, SessionOptions("ct-test-props", "5", persistent=False), f"{topic}/#")
+        try:
+            props = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
+            props.UserProperty = ("site", "S1")
+            props.ContentType = "application/json"
+            for info in (publisher.publish(f"{topic}/with", b"p", qos=1, properties=props),
+                         publisher.publish(f"{topic}/plain0", b"q0", qos=0),
+                         publisher.publish(f"{topic}/plain1", b"q1", qos=1)):
+                info.wait_for_publish(10)
+            collector.acknowledge_until(4, 30)
+            by_topic = {m.topic: m for m in collector.messages}
+            kept = by_topic[f"{topic}/retained"]
+            assert (kept.payload, kept.qos, kept.retain) == (b"kept", 1, True)
+            with_props = by_topic[f"{topic}/with"]
+            assert with_props.properties is not None
+            assert with_props.properties.UserProperty == [("site", "S1")]
+            assert with_props.properties.ContentType == "application/json"
+            assert (by_topic[f"{topic}/plain0"].qos, by_topic[f"{topic}/plain0"].mid) == (0, 0)
+            plain1 = by_topic[f"{topic}/plain1"]
+            assert (plain1.payload, plain1.qos, plain1.retain, plain1.dup) == (b"q1", 1, False, False)
+        finally:
+            close(collector)
+    finally:
+        publisher.publish(f"{topic}/retained", b"", qos=1, retain=True).wait_for_publish(10)
+        publisher.disconnect()
+        publisher.loop_stop()
