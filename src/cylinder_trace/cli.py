@@ -52,7 +52,7 @@ def ingest(
         help="MQTT client id; keep it the same across restarts so the persistent session resumes "
              "(default: <CT_MQTT_CLIENT_ID>-<host>)")] = None,
     protocol: Annotated[str | None, typer.Option(help="MQTT protocol: 5 (default) or 3.1.1")] = None,
-    max_batch: Annotated[int, typer.Option(help="most messages per transaction")] = 500,
+    max_batch: Annotated[int | None, typer.Option(min=1, help="most messages per transaction [default: 2000]")] = None,
 ) -> None:
     """Run an MQTT ingestor alone (scale-out: with MQTT 5 several share one subscription).
 
@@ -68,7 +68,9 @@ def ingest(
     _configure_logging(settings.log_level)
     if protocol not in (None, "5", "3.1.1"):
         raise typer.BadParameter("must be 5 or 3.1.1", param_hint="--protocol")
-    options = replace(ingest_options(settings, client_id, protocol), max_batch=max_batch)  # type: ignore[arg-type]
+    options = ingest_options(settings, client_id, protocol)  # type: ignore[arg-type]
+    if max_batch is not None:
+        options = replace(options, max_batch=max_batch)
 
     async def run() -> None:
         services = build_services(settings)

@@ -57,13 +57,16 @@ class IngestOptions:
     protocol: Protocol = "5"
     #: MQTT 5 shared-subscription group ("" for a plain subscription)
     shared_group: str = "ct-ingest"
-    #: most messages per transaction
-    max_batch: int = 500
+    #: most messages per transaction (2,000 drains a backlog about a quarter faster than 500: per-commit
+    #: costs, the disk flush among them, are shared by more messages; ``bench/RESULTS-ingest.md``)
+    max_batch: int = 2000
     #: wait this long for more messages when a batch is not full (0: take what is there)
     linger_s: float = 0.0
     #: messages received and not yet committed before paho's thread stops reading
-    inbox_capacity: int = 4000
-    receive_maximum: int = 2000
+    inbox_capacity: int = 12000
+    #: MQTT 5: unacknowledged messages the broker may send (several batches; see deploy/mosquitto.conf
+    #: for 3.1.1)
+    receive_maximum: int = 10000
     session_expiry_s: int = 7 * 24 * 3600
     keepalive_s: int = 30
     reconnect_min_s: float = 0.5

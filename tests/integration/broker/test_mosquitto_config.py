@@ -23,7 +23,7 @@ def test_the_running_config_differs_from_the_shipped_one_only_where_it_must(mosq
     running = directives(mosquitto.conf_path.read_text())
     changed = {line.split()[0] for line in set(running) ^ set(shipped)}
     assert changed == {"listener", "persistence_location", "log_dest", "user"}
-    for setting in ("set_tcp_nodelay true", "max_inflight_messages 1000", "persistence true"):
+    for setting in ("set_tcp_nodelay true", "max_inflight_messages 10000", "persistence true"):
         assert setting in shipped and setting in running
     assert f"listener {mosquitto.port} 127.0.0.1" in running
 
