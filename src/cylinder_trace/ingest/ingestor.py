@@ -57,6 +57,8 @@ class IngestOptions:
     protocol: Protocol = "5"
     #: MQTT 5 shared-subscription group ("" for a plain subscription)
     shared_group: str = "ct-ingest"
+    #: batches committing at once, each in its own transaction (acknowledged in order all the same)
+    commit_concurrency: int = 2
     #: most messages per transaction (2,000 drains a backlog about a quarter faster than 500: per-commit
     #: costs, the disk flush among them, are shared by more messages; ``bench/RESULTS-ingest.md``)
     max_batch: int = 2000
@@ -221,13 +223,24 @@ class Ingestor:
             self._stop_requested.set()
 
     async def _consume(self) -> None:
-        """Two stages, so the CPU work of a batch overlaps the database work of the one before: the
-        verifier takes batches from the inbox and checks them; the committer stores them one at a time,
-        in order, and acknowledges each after its commit."""
+        """Two stages, so the CPU work of a batch overlaps the database work of others: the verifier
+        takes batches from the inbox and checks them; each verified batch is committed in a task of its
+        own, up to ``commit_concurrency`` at once (their transactions overlap in the database), and
+        acknowledged after its commit and after the batch before it: acknowledgements keep the order of
+        arrival, as MQTT requires."""
         assert self._inbox is not None and self._stop_requested is not None
-        inbox = self._inbox
         verified: asyncio.Queue[tuple[list[Received], Verified | None]] = asyncio.Queue(maxsize=1)
         verifier = asyncio.create_task(self._verify_stage(verified), name="ingest verifier")
+        slots = asyncio.Semaphore(self.options.commit_concurrency)
+        committing: set[asyncio.Task[None]] = set()
+        failures: list[BaseException] = []
+
+        def finished(task: asyncio.Task[None]) -> None:
+            committing.discard(task)
+            if not task.cancelled() and task.exception() is not None:
+                failures.append(task.exception())  # type: ignore[arg-type]
+
+        previous: asyncio.Task[None] | None = None
         try:
             while not (verifier.done() and verified.empty()):
                 getter = asyncio.ensure_future(verified.get())
@@ -236,15 +249,23 @@ class Ingestor:
                     getter.cancel()
                     continue  # the verifier stopped: commit what it left, then leave
                 batch, checked = getter.result()
-                try:
-                    await self._handle(batch, checked)
-                finally:
-                    inbox.release(len(batch))
-            verifier.result()  # a failure of the verifier itself is a bug: let it surface
+                await slots.acquire()
+                if failures:
+                    slots.release()
+                    raise failures[0]  # a failure of a commit task itself is a bug: let it surface
+                previous = asyncio.create_task(self._handle(batch, checked, previous, slots), name="ingest commit")
+                committing.add(previous)
+                previous.add_done_callback(finished)
+            verifier.result()  # likewise for the verifier
+            await asyncio.gather(*committing)
         finally:
             verifier.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await verifier
+            for task in list(committing):  # only when leaving on a failure: not acknowledged, sent again
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
 
     async def _verify_stage(self, out: asyncio.Queue[tuple[list[Received], Verified | None]]) -> None:
         assert self._inbox is not None and self._stop_requested is not None
@@ -265,13 +286,24 @@ class Ingestor:
                 checked = None
             await out.put((batch, checked))
 
-    async def _handle(self, batch: list[Received], checked: Verified | None = None) -> None:
-        self.stats.received += len(batch)
-        outcome = await self._commit(batch, checked)
-        committed_mono = time.monotonic()
-        self._acknowledge(batch)
-        if outcome is not None:
-            self._count(outcome, batch, committed_mono)
+    async def _handle(self, batch: list[Received], checked: Verified | None, previous: asyncio.Task[None] | None,
+                      slots: asyncio.Semaphore) -> None:
+        """Commit ``batch``; once it and the batch before it (``previous``) are done, acknowledge it."""
+        assert self._inbox is not None
+        try:
+            self.stats.received += len(batch)
+            outcome = await self._commit(batch, checked)
+            committed_mono = time.monotonic()
+            if previous is not None:
+                await asyncio.wait({previous})
+                if previous.cancelled() or previous.exception() is not None:
+                    return  # acknowledging past an unacknowledged batch would break the order; it all comes again
+            self._acknowledge(batch)
+            if outcome is not None:
+                self._count(outcome, batch, committed_mono)
+        finally:
+            self._inbox.release(len(batch))
+            slots.release()
 
     async def _commit(self, batch: list[Received], checked: Verified | None = None) -> BatchOutcome | None:
         """Store the batch; back off and retry while the database is away. None: it was split."""

@@ -1,0 +1,74 @@
+"""Batches commit concurrently, yet PUBACKs leave in the order the messages arrived (MQTT requires it):
+a batch whose commit finishes first waits for the one before it."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from typing import Any, cast
+
+from cylinder_trace.app.unit_of_work import UnitOfWork
+from cylinder_trace.ingest.batch import BatchOutcome, Verified
+from cylinder_trace.ingest.decode import Received
+from cylinder_trace.ingest.inbox import Inbox
+from cylinder_trace.ingest.ingestor import IngestOptions, Ingestor
+from cylinder_trace.ingest.keys import ValveKeys
+
+
+class RecordingClient:
+    def __init__(self) -> None:
+        self.acked: list[int] = []
+
+    def ack_many(self, mids: list[int]) -> None:
+        self.acked.extend(mids)
+
+    def ack(self, mid: int, _qos: int) -> None:
+        self.acked.append(mid)
+
+
+class NoKeys:
+    async def get(self, _valve_ids: Any, *, fresh: bool = False) -> dict[str, Any]:
+        return {}
+
+
+def received(mid: int) -> Received:
+    return Received(topic="ct/v1/valves/V1/events", payload=b"{}", mid=mid, qos=1, retain=False,
+                    received_at=datetime.now(UTC), received_mono=0.0, generation=0)
+
+
+async def test_a_later_batch_committed_first_is_acknowledged_after_the_earlier_one() -> None:
+    ingestor = Ingestor(cast(UnitOfWork, object()), IngestOptions(url="mqtt://127.0.0.1:1", client_id="t",
+                        max_batch=2, commit_concurrency=2), keys=cast(ValveKeys, NoKeys()))
+    client = RecordingClient()
+    commits: list[int] = []
+    first_started, second_done = asyncio.Event(), asyncio.Event()
+
+    async def commit(batch: list[Received], _checked: Verified | None = None) -> BatchOutcome | None:
+        if batch[0].mid == 1:
+            first_started.set()
+            await second_done.wait()  # the first batch's commit ends only after the second's
+        commits.append(batch[0].mid)
+        if batch[0].mid == 3:
+            second_done.set()
+        return None
+
+    ingestor._commit = commit  # type: ignore[method-assign]
+    ingestor._client = client  # type: ignore[assignment]
+    ingestor._inbox = inbox = Inbox(asyncio.get_running_loop(), capacity=10)
+    ingestor._stop_requested = stop = asyncio.Event()
+    consumer = asyncio.create_task(ingestor._consume())
+    inbox.put(received(1))
+    inbox.put(received(2))
+    await asyncio.wait_for(first_started.wait(), 5)
+    inbox.put(received(3))
+    inbox.put(received(4))
+    await asyncio.wait_for(second_done.wait(), 5)
+    for _ in range(100):
+        if len(client.acked) == 4:
+            break
+        await asyncio.sleep(0.01)
+    stop.set()
+    await asyncio.wait_for(consumer, 5)
+    assert commits == [3, 1]  # the second batch committed first
+    assert client.acked == [1, 2, 3, 4]  # and was acknowledged second
+    assert len(inbox) == 0 and ingestor.stats.received == 4
