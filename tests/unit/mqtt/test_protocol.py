@@ -33,6 +33,7 @@ from cylinder_trace.mqtt.protocol import (
     parse_ts,
     shared_events_subscription,
     sign_command,
+    signed_part,
     status_topic,
     verify_mac,
 )
@@ -296,7 +297,10 @@ event_bodies: st.SearchStrategy[tuple[EventType, dict[str, Any]]] = st.one_of(
     ),
     st.tuples(
         st.just(EventType.FILL_DENIED),
-        st.fixed_dictionaries({"reason": st.text(min_size=1, max_size=50).filter(str.strip)}),
+        st.fixed_dictionaries({"reason": st.one_of(
+            st.text(min_size=1, max_size=50).filter(str.strip),
+            st.builds(lambda mac: f',"mac":"{mac}"', st.from_regex(r"\A[0-9a-f]{64}\Z")),  # a member in disguise
+        )}),
     ),
     st.tuples(st.just(EventType.LEAK), st.fixed_dictionaries({"ppm": st.integers(0, 100_000)})),
 )
@@ -308,9 +312,39 @@ def test_every_event_a_valve_can_build_parses_back_and_verifies(
 ) -> None:
     event_type, data = body
     built = build_event(secret, valve_id, seq, ts, event_type, data)
-    parsed = parse_event_message(events_topic(valve_id), encode(built))
+    payload = encode(built)
+    parsed = parse_event_message(events_topic(valve_id), payload)
     assert parsed.as_dict() == built
-    assert verify_mac(secret, parsed)
+    assert verify_mac(secret, parsed) and verify_mac(secret, parsed, payload)
+    assert signed_part(payload, parsed.mac) == canonical_json(parsed.body()).encode()  # the shortcut applies
+    wire = json.dumps(built, ensure_ascii=False).encode()  # the same message, not in canonical form
+    assert signed_part(wire, parsed.mac) is None
+    assert verify_mac(secret, parse_event_message(events_topic(valve_id), wire), wire)
+
+
+@given(valve_ids, st.integers(1, 2**63 - 1), moments, event_bodies, st.binary(min_size=32, max_size=32),
+       st.binary(min_size=32, max_size=32), st.data())
+def test_the_payload_shortcut_accepts_exactly_what_the_full_check_accepts(
+    valve_id: str, seq: int, ts: datetime, body: tuple[EventType, dict[str, Any]], secret: bytes, other: bytes,
+    data: st.DataObject,
+) -> None:
+    event_type, fields = body
+    built = build_event(secret, valve_id, seq, ts, event_type, fields)
+    candidates = [built, build_event(other, valve_id, seq, ts, event_type, fields)]  # another valve's key
+    tampered = {**built, "seq": seq - 1 if seq > 1 else seq + 1}  # the signature of another message
+    candidates.append(tampered)
+    if built["data"]:
+        key = data.draw(st.sampled_from(sorted(built["data"])))
+        changed = built["data"][key]
+        changed = changed + "x" if isinstance(changed, str) else changed + 1
+        candidates.append({**built, "data": {**built["data"], key: changed}})
+    for candidate in candidates:
+        payload = encode(candidate)
+        try:
+            parsed = parse_event_message(events_topic(valve_id), payload)
+        except RejectedMessage:
+            continue  # the change left the schema: no MAC to check
+        assert verify_mac(secret, parsed, payload) == verify_mac(secret, parsed) == (candidate == built)
 
 
 @given(st.binary(max_size=600))
