@@ -121,11 +121,13 @@ class Runtime:
                 self.ingestor = Ingestor(self.services.uow,
                                          ingest_options(settings, default_client_id(settings, "serve")))
             self._spawn("ingestor", self.ingestor.run)
+            self.services.readiness_probes["broker"] = self.ingestor.connected.is_set
         if self._want_relay:
             self.relay = CommandRelay(self.services.uow, settings.mqtt_url,
                                       client_id=default_client_id(settings, "commands"),
                                       protocol=mqtt_protocol(settings))
             self._spawn("command relay", self.relay.run)
+            self.services.readiness_probes.setdefault("broker", self.relay.connected.is_set)
         if self._want_schedule and settings.sweep_interval_s > 0:
             self._spawn("fill window check", lambda: self._every(min(FILL_WINDOW_INTERVAL_S,
                                                                      settings.sweep_interval_s),
@@ -166,6 +168,7 @@ class Runtime:
         return report
 
     async def stop(self) -> None:
+        self.services.readiness_probes.pop("broker", None)
         if self.ingestor is not None:
             self.ingestor.stop()
         if self.relay is not None:
@@ -182,9 +185,6 @@ class Runtime:
 
             await stop_embedded_broker(self._broker)
             self._broker = None
-
-    async def broker_reachable(self) -> bool:
-        return self.ingestor is not None and self.ingestor.connected.is_set()
 
 
 def _sweeps_entry_point() -> Callable[[Services], Awaitable[Any]] | None:

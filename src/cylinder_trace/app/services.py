@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -33,6 +34,9 @@ class Services:
     codes: CodeSettings
     #: issues ``authorize_fill`` to smart valves when a fill check allows a fill (set by the valve side)
     fill_authorizer: IssueFillAuthorization | None = None
+    #: what ``/readyz`` checks besides the database, by name: true when ready (the runtime adds the
+    #: broker when it runs the MQTT side)
+    readiness_probes: dict[str, Callable[[], bool]] = field(default_factory=dict)
 
     async def close(self) -> None:
         await self.engine.dispose()

@@ -30,6 +30,11 @@ def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield base
 
 
+def documented_unready(case: Case, status: int) -> bool:
+    """``/readyz`` answers 503 while the broker this server would ingest from is away (none runs here)."""
+    return status == 503 and case.formatted_path == "/readyz"
+
+
 def test_no_input_causes_a_server_error(base_url: str) -> None:
     schema = schemathesis.openapi.from_url(f"{base_url}/openapi.json")
     operations = [result.ok() for result in schema.get_all_operations()]
@@ -44,7 +49,7 @@ def test_no_input_causes_a_server_error(base_url: str) -> None:
         def run(case: Case) -> None:
             response = case.call(headers={"Authorization": f"Bearer {TOKEN}"}, timeout=30)
             calls.append(response.status_code)
-            if response.status_code >= 500:
+            if response.status_code >= 500 and not documented_unready(case, response.status_code):
                 failures.append(f"{case.method} {case.formatted_path} → {response.status_code}: {response.text[:200]}")
 
         run()

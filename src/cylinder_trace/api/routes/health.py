@@ -20,7 +20,8 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", summary="The database (and broker, when configured) can be reached")
+@router.get("/readyz", summary="The database (and the broker, when this process runs the MQTT side) can be reached",
+            responses={503: {"description": "Not ready: ``checks`` names what cannot be reached"}})
 async def readyz(services: Svc) -> JSONResponse:
     checks: dict[str, Any] = {}
 
@@ -32,9 +33,8 @@ async def readyz(services: Svc) -> JSONResponse:
         checks["database"] = "ok"
     except Exception as exc:  # readiness reports any failure instead of raising it
         checks["database"] = f"unreachable: {type(exc).__name__}"
-    probes = getattr(services, "readiness_probes", {})
-    for name, probe in probes.items():
-        checks[name] = "ok" if await probe() else "unreachable"
+    for name, probe in services.readiness_probes.items():
+        checks[name] = "ok" if probe() else "unreachable"
     ready = all(v == "ok" for v in checks.values())
     return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
 
