@@ -135,30 +135,15 @@ def _date(raw: Any) -> date | None:
 
 
 def _registered(data: Mapping[str, Any], version: int) -> CylinderState:
-    holder = data.get("holder")
-    return CylinderState(
-        code=data["code"],
-        model=data["model"],
-        serial=data["serial"],
-        manufacturer_code=data["manufacturer_code"],
-        manufactured_on=date.fromisoformat(data["manufactured_on"]),
-        owner=Owner.from_json(data["owner"]),
-        status=data["status"],
-        holder=Holder(**holder) if holder else None,
-        valve_phase=data["valve_phase"],
-        smart_valve_id=data.get("smart_valve_id"),
-        registered_on=date.fromisoformat(data["registered_on"]),
-        last_inspected_on=_date(data.get("last_inspected_on")),
-        last_inspection_result="pass" if data.get("last_inspected_on") else None,
-        next_inspection_due=date.fromisoformat(data["next_inspection_due"]),
-        life_expires_on=date.fromisoformat(data["life_expires_on"]),
-        tare_kg=data.get("tare_kg"),
-        water_capacity_l=data.get("water_capacity_l"),
-        prefix_length=data.get("prefix_length", 7),
-        serving_company_id=data.get("serving_company_id"),
-        customer_id=data.get("at_customer_id") or data["owner"].get("customer_id"),
-        version=version,
-    )
+    """The state a registration starts: its data, put in the stored form (:func:`state_to_json`), read
+    back by the one builder of states."""
+    return state_from_json({
+        **data,
+        "valve": {"phase": data["valve_phase"], "smart_valve_id": data.get("smart_valve_id")},
+        "last_inspection_result": "pass" if data.get("last_inspected_on") else None,
+        "customer_id": data.get("at_customer_id") or data["owner"].get("customer_id"),
+        "version": version,
+    })
 
 
 def apply(state: CylinderState | None, event_type: str, data: Mapping[str, Any], version: int) -> CylinderState | None:
