@@ -6,7 +6,8 @@ valve, 产权置换), a URN of our own, which the standard allows as a non-CBV U
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Final, Literal
 from zoneinfo import ZoneInfo
@@ -31,49 +32,33 @@ def _ours(kind: str, name: str) -> str:
     return f"{OUR_VOCAB}:{kind}:{name}"
 
 
+#: the EPCIS reading of each of our events that is a physical step (an inspection that did not pass is
+#: ``non_conformant``: :func:`step_for`)
+STEPS: Final[Mapping[str, Step]] = {
+    ev.CYLINDER_REGISTERED: Step("ADD", "commissioning", "active"),
+    ev.CYLINDER_FILLED: Step("OBSERVE", _ours("bizstep", "filling"), "sellable_accessible"),
+    ev.CYLINDER_DELIVERED: Step("OBSERVE", _ours("bizstep", "delivering"), "active"),
+    ev.CYLINDER_COLLECTED: Step("OBSERVE", "collecting", "returned"),
+    ev.CYLINDER_INSPECTED: Step("OBSERVE", "inspecting", "conformant"),
+    ev.SMART_VALVE_FITTED: Step("OBSERVE", _ours("bizstep", "valve_fitting"), "active"),
+    ev.CYLINDER_SEIZED: Step("OBSERVE", "holding", "non_sellable_other"),
+    ev.CYLINDER_SCRAPPED: Step("DELETE", "destroying", "destroyed"),
+}
+#: the event types that have an EPCIS reading (for queries)
+MAPPED_TYPES: Final = tuple(STEPS)
+
+
 def step_for(event_type: str, data: dict[str, Any]) -> Step | None:
     """The EPCIS reading of one of our events; None for events that are not physical steps."""
-    if event_type == ev.CYLINDER_REGISTERED:
-        return Step("ADD", "commissioning", "active")
-    if event_type == ev.CYLINDER_FILLED:
-        return Step("OBSERVE", _ours("bizstep", "filling"), "sellable_accessible")
-    if event_type == ev.CYLINDER_DELIVERED:
-        return Step("OBSERVE", _ours("bizstep", "delivering"), "active")
-    if event_type == ev.CYLINDER_COLLECTED:
-        return Step("OBSERVE", "collecting", "returned")
-    if event_type == ev.CYLINDER_INSPECTED:
-        return Step("OBSERVE", "inspecting", "conformant" if data.get("result") == "pass" else "non_conformant")
-    if event_type == ev.SMART_VALVE_FITTED:
-        return Step("OBSERVE", _ours("bizstep", "valve_fitting"), "active")
-    if event_type == ev.CYLINDER_SEIZED:
-        return Step("OBSERVE", "holding", "non_sellable_other")
-    if event_type == ev.CYLINDER_SCRAPPED:
-        return Step("DELETE", "destroying", "destroyed")
-    return None
-
-
-#: the event types that have an EPCIS reading (for queries)
-MAPPED_TYPES: Final = (
-    ev.CYLINDER_REGISTERED,
-    ev.CYLINDER_FILLED,
-    ev.CYLINDER_DELIVERED,
-    ev.CYLINDER_COLLECTED,
-    ev.CYLINDER_INSPECTED,
-    ev.SMART_VALVE_FITTED,
-    ev.CYLINDER_SEIZED,
-    ev.CYLINDER_SCRAPPED,
-)
+    step = STEPS.get(event_type)
+    if step is not None and event_type == ev.CYLINDER_INSPECTED and data.get("result") != "pass":
+        return replace(step, disposition="non_conformant")
+    return step
 
 
 def biz_steps_for_query(biz_step: str) -> list[str]:
     """Our event types whose bizStep is ``biz_step`` (a CBV word or one of our URNs)."""
-    samples: dict[str, dict[str, Any]] = {t: {"result": "pass"} for t in MAPPED_TYPES}
-    found = []
-    for event_type, data in samples.items():
-        step = step_for(event_type, data)
-        if step is not None and step.biz_step == biz_step:
-            found.append(event_type)
-    return found
+    return [event_type for event_type, step in STEPS.items() if step.biz_step == biz_step]
 
 
 def _offset(moment: datetime, timezone: str) -> tuple[str, str]:
