@@ -237,8 +237,9 @@ class Ingestor:
 
         def finished(task: asyncio.Task[None]) -> None:
             committing.discard(task)
-            if not task.cancelled() and task.exception() is not None:
-                failures.append(task.exception())  # type: ignore[arg-type]
+            failure = None if task.cancelled() else task.exception()
+            if failure is not None:
+                failures.append(failure)
 
         previous: asyncio.Task[None] | None = None
         try:
@@ -258,6 +259,8 @@ class Ingestor:
                 previous.add_done_callback(finished)
             verifier.result()  # likewise for the verifier
             await asyncio.gather(*committing)
+            if failures:
+                raise failures[0]
         finally:
             verifier.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -7,6 +7,8 @@ import asyncio
 from datetime import UTC, datetime
 from typing import Any, cast
 
+import pytest
+
 from cylinder_trace.app.unit_of_work import UnitOfWork
 from cylinder_trace.ingest.batch import BatchOutcome, Verified
 from cylinder_trace.ingest.decode import Received
@@ -72,3 +74,31 @@ async def test_a_later_batch_committed_first_is_acknowledged_after_the_earlier_o
     assert commits == [3, 1]  # the second batch committed first
     assert client.acked == [1, 2, 3, 4]  # and was acknowledged second
     assert len(inbox) == 0 and ingestor.stats.received == 4
+
+
+async def test_a_failing_commit_task_stops_the_consumer_and_nothing_after_it_is_acknowledged() -> None:
+    ingestor = Ingestor(cast(UnitOfWork, object()), IngestOptions(url="mqtt://127.0.0.1:1", client_id="t",
+                        max_batch=2, commit_concurrency=2), keys=cast(ValveKeys, NoKeys()))
+    client = RecordingClient()
+    second_started = asyncio.Event()
+
+    async def commit(batch: list[Received], _checked: Verified | None = None) -> BatchOutcome | None:
+        if batch[0].mid == 1:
+            await second_started.wait()
+            raise RuntimeError("a bug in the commit path")
+        second_started.set()
+        return None
+
+    ingestor._commit = commit  # type: ignore[method-assign]
+    ingestor._client = client  # type: ignore[assignment]
+    ingestor._inbox = inbox = Inbox(asyncio.get_running_loop(), capacity=10)
+    ingestor._stop_requested = stop = asyncio.Event()
+    consumer = asyncio.create_task(ingestor._consume())
+    for mid in (1, 2, 3, 4):
+        inbox.put(received(mid))
+    await asyncio.wait_for(second_started.wait(), 5)
+    await asyncio.sleep(0.05)
+    stop.set()
+    with pytest.raises(RuntimeError, match="a bug in the commit path"):
+        await asyncio.wait_for(consumer, 5)
+    assert client.acked == []  # neither the failed batch nor the one after it: both come again
