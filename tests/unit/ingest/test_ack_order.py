@@ -4,6 +4,8 @@ a batch whose commit finishes first waits for the one before it."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -38,10 +40,33 @@ def received(mid: int) -> Received:
                     received_at=datetime.now(UTC), received_mono=0.0, generation=0)
 
 
-async def test_a_later_batch_committed_first_is_acknowledged_after_the_earlier_one() -> None:
+Commit = Callable[[list[Received], Verified | None], Awaitable[BatchOutcome | None]]
+
+
+@dataclass
+class Consuming:
+    """An ingestor's consumer at work on batches of two, with ``commit`` for its database and a client
+    that records acknowledgements."""
+
+    ingestor: Ingestor
+    client: RecordingClient
+    inbox: Inbox[Received]
+    stop: asyncio.Event
+    task: asyncio.Task[None]
+
+
+def consuming(commit: Commit) -> Consuming:
     ingestor = Ingestor(cast(UnitOfWork, object()), IngestOptions(url="mqtt://127.0.0.1:1", client_id="t",
                         max_batch=2, commit_concurrency=2), keys=cast(ValveKeys, NoKeys()))
     client = RecordingClient()
+    ingestor._commit = commit  # type: ignore[method-assign,assignment]
+    ingestor._client = client  # type: ignore[assignment]
+    ingestor._inbox = inbox = Inbox(asyncio.get_running_loop(), capacity=10)
+    ingestor._stop_requested = stop = asyncio.Event()
+    return Consuming(ingestor, client, inbox, stop, asyncio.create_task(ingestor._consume()))
+
+
+async def test_a_later_batch_committed_first_is_acknowledged_after_the_earlier_one() -> None:
     commits: list[int] = []
     first_started, second_done = asyncio.Event(), asyncio.Event()
 
@@ -54,32 +79,25 @@ async def test_a_later_batch_committed_first_is_acknowledged_after_the_earlier_o
             second_done.set()
         return None
 
-    ingestor._commit = commit  # type: ignore[method-assign]
-    ingestor._client = client  # type: ignore[assignment]
-    ingestor._inbox = inbox = Inbox(asyncio.get_running_loop(), capacity=10)
-    ingestor._stop_requested = stop = asyncio.Event()
-    consumer = asyncio.create_task(ingestor._consume())
-    inbox.put(received(1))
-    inbox.put(received(2))
+    at = consuming(commit)
+    at.inbox.put(received(1))
+    at.inbox.put(received(2))
     await asyncio.wait_for(first_started.wait(), 5)
-    inbox.put(received(3))
-    inbox.put(received(4))
+    at.inbox.put(received(3))
+    at.inbox.put(received(4))
     await asyncio.wait_for(second_done.wait(), 5)
     for _ in range(100):
-        if len(client.acked) == 4:
+        if len(at.client.acked) == 4:
             break
         await asyncio.sleep(0.01)
-    stop.set()
-    await asyncio.wait_for(consumer, 5)
+    at.stop.set()
+    await asyncio.wait_for(at.task, 5)
     assert commits == [3, 1]  # the second batch committed first
-    assert client.acked == [1, 2, 3, 4]  # and was acknowledged second
-    assert len(inbox) == 0 and ingestor.stats.received == 4
+    assert at.client.acked == [1, 2, 3, 4]  # and was acknowledged second
+    assert len(at.inbox) == 0 and at.ingestor.stats.received == 4
 
 
 async def test_a_failing_commit_task_stops_the_consumer_and_nothing_after_it_is_acknowledged() -> None:
-    ingestor = Ingestor(cast(UnitOfWork, object()), IngestOptions(url="mqtt://127.0.0.1:1", client_id="t",
-                        max_batch=2, commit_concurrency=2), keys=cast(ValveKeys, NoKeys()))
-    client = RecordingClient()
     second_started = asyncio.Event()
 
     async def commit(batch: list[Received], _checked: Verified | None = None) -> BatchOutcome | None:
@@ -89,16 +107,12 @@ async def test_a_failing_commit_task_stops_the_consumer_and_nothing_after_it_is_
         second_started.set()
         return None
 
-    ingestor._commit = commit  # type: ignore[method-assign]
-    ingestor._client = client  # type: ignore[assignment]
-    ingestor._inbox = inbox = Inbox(asyncio.get_running_loop(), capacity=10)
-    ingestor._stop_requested = stop = asyncio.Event()
-    consumer = asyncio.create_task(ingestor._consume())
+    at = consuming(commit)
     for mid in (1, 2, 3, 4):
-        inbox.put(received(mid))
+        at.inbox.put(received(mid))
     await asyncio.wait_for(second_started.wait(), 5)
     await asyncio.sleep(0.05)
-    stop.set()
+    at.stop.set()
     with pytest.raises(RuntimeError, match="a bug in the commit path"):
-        await asyncio.wait_for(consumer, 5)
-    assert client.acked == []  # neither the failed batch nor the one after it: both come again
+        await asyncio.wait_for(at.task, 5)
+    assert at.client.acked == []  # neither the failed batch nor the one after it: both come again
