@@ -5,7 +5,9 @@ The relay publishes
 * an ``authorize_fill`` for every authorization a passing fill check stored (``valve_authorizations``
   is its outbox: rows not yet published and not yet expired), signed with the valve's secret;
 * a ``lock`` for the valve fitted at the time of every ``CylinderSeized`` and ``CylinderScrapped``
-  event, following the event store by position (its checkpoint kept in ``projection_checkpoints``).
+  event, and for the valve now fitted to every cylinder a sweep finds overdue for inspection or past
+  its service life (``SweepCompleted``), following the event store by position (its checkpoint kept in
+  ``projection_checkpoints``).
 
 Each command is published at QoS 1 and marked done (``published_at``, the checkpoint) only after the
 broker acknowledged it: a crash publishes it again, which the valve shrugs off (it ignores an
@@ -28,23 +30,31 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..app.registries import get_entry
+from ..app.sweeps import SWEEP_COMPLETED
 from ..app.unit_of_work import Clock, Tx, UnitOfWork, utc_now
 from ..domain import events as ev
 from ..domain.cylinder import fold
+from ..domain.rules import catalogue
 from ..mqtt.protocol import authorize_fill_command, commands_topic, encode, lock_command
 from ..mqtt.url import parse_mqtt_url
 from ..store import event_store
 from ..store.db import upsert
 from ..store.event_store import RecordedEvent
 from ..store.projections import checkpoint
-from ..store.tables import events, projection_checkpoints, valve_authorizations
+from ..store.tables import cylinders, events, projection_checkpoints, valve_authorizations
 from . import metrics
 from .client import Protocol, SessionOptions, configure_transport, connect_kwargs, new_client
 
 log = logging.getLogger("cylinder_trace.ingest.commands")
 
 CHECKPOINT: Final = "valve_commands"
-_LOCKING_TYPES: Final = (ev.CYLINDER_SEIZED, ev.CYLINDER_SCRAPPED)
+_LOCKING_TYPES: Final = (ev.CYLINDER_SEIZED, ev.CYLINDER_SCRAPPED, SWEEP_COMPLETED)
+#: sweep findings whose cylinder must stay locked (PROTOCOL.md: ``lock`` for an overdue cylinder), and
+#: the reason the valve is told
+_LOCKING_RULES: Final = {
+    catalogue.OVERDUE_AT_CUSTOMER.code: "cylinder overdue for inspection",
+    catalogue.LIFE_EXPIRED_AT_CUSTOMER.code: "cylinder past its service life",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,19 +89,47 @@ async def authorize_command(conn: AsyncConnection, row: Mapping[Any, Any]) -> Co
         max_mass_kg=row["max_mass_kg"], expires=row["expires"]))
 
 
-async def lock_command_for(conn: AsyncConnection, event: RecordedEvent) -> Command | None:
-    """The signed ``lock`` a seizure or a scrapping calls for: to the valve fitted just before it."""
+async def lock_commands_for(conn: AsyncConnection, event: RecordedEvent) -> list[Command]:
+    """The signed ``lock`` commands a seizure, a scrapping or a sweep's findings call for."""
+    if event.type == SWEEP_COMPLETED:
+        return await _sweep_locks(conn, event)
+    command = await _seizure_or_scrapping_lock(conn, event)
+    return [command] if command is not None else []
+
+
+async def _seizure_or_scrapping_lock(conn: AsyncConnection, event: RecordedEvent) -> Command | None:
+    """To the valve fitted just before the event."""
     history = await event_store.read_stream(conn, event.stream_id)
     before = fold((e.type, e.data, e.version) for e in history if e.version < event.version)
     if before is None or before.smart_valve_id is None:
         return None
-    secret = await _secret(conn, before.smart_valve_id)
-    if secret is None:
-        return None
     what = "seized" if event.type == ev.CYLINDER_SEIZED else "scrapped"
     detail = str(event.data.get("reason") or "").strip()
-    reason = (f"cylinder {what}: {detail}" if detail else f"cylinder {what}")[:200]
-    return Command(before.smart_valve_id, lock_command(secret, before.smart_valve_id, reason=reason))
+    return await _lock(conn, before.smart_valve_id, f"cylinder {what}: {detail}" if detail else f"cylinder {what}")
+
+
+async def _sweep_locks(conn: AsyncConnection, event: RecordedEvent) -> list[Command]:
+    """To the valve now fitted to each cylinder the sweep found overdue or past its life."""
+    commands: list[Command] = []
+    for violation in event.data.get("violations", []):
+        reason = _LOCKING_RULES.get(violation.get("rule"))
+        kind, _, code = str(violation.get("subject", "")).partition(":")
+        if reason is None or kind != "cylinder":
+            continue
+        valve_id = (await conn.execute(
+            sa.select(cylinders.c.smart_valve_id).where(cylinders.c.code == code))).scalar_one_or_none()
+        due = violation.get("detail", {}).get("due_on") or violation.get("detail", {}).get("life_expires_on")
+        command = await _lock(conn, valve_id, f"{reason} ({due})" if due else reason) if valve_id else None
+        if command is not None:
+            commands.append(command)
+    return commands
+
+
+async def _lock(conn: AsyncConnection, valve_id: str, reason: str) -> Command | None:
+    secret = await _secret(conn, valve_id)
+    if secret is None:
+        return None
+    return Command(valve_id, lock_command(secret, valve_id, reason=reason[:200]))
 
 
 class CommandRelay:
@@ -188,23 +226,23 @@ class CommandRelay:
         return len(handled)
 
     async def _locks(self, limit: int) -> int:
-        async def pending(conn: AsyncConnection) -> list[tuple[int, Command | None]]:
+        async def pending(conn: AsyncConnection) -> list[tuple[int, list[Command]]]:
             after = await checkpoint(conn, CHECKPOINT)
             ids = (await conn.execute(
                 sa.select(events.c.event_id).where(events.c.position > after, events.c.type.in_(_LOCKING_TYPES))
                 .order_by(events.c.position).limit(limit))).scalars().all()
-            found: list[tuple[int, Command | None]] = []
+            found: list[tuple[int, list[Command]]] = []
             for event_id in ids:
                 event = await event_store.find_event(conn, event_id)
                 assert event is not None
-                found.append((event.position, await lock_command_for(conn, event)))
+                found.append((event.position, await lock_commands_for(conn, event)))
             return found
 
         handled = 0
         last_position: int | None = None
-        for position, command in await self.uow.read(pending):
-            if command is not None and not await self._publish(command):
-                break
+        for position, commands in await self.uow.read(pending):
+            if not await self._publish_all(commands):
+                break  # this event's commands go out again next time (a valve shrugs off a second lock)
             last_position = position
             handled += 1
         if last_position is not None:
@@ -215,6 +253,12 @@ class CommandRelay:
 
             await self.uow.write(save)
         return handled
+
+    async def _publish_all(self, commands: list[Command]) -> bool:
+        for command in commands:
+            if not await self._publish(command):
+                return False
+        return True
 
     async def _publish(self, command: Command) -> bool:
         client = self._client

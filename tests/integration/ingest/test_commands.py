@@ -11,6 +11,7 @@ import httpx
 
 from cylinder_trace.app.principals import admin_principal
 from cylinder_trace.app.services import Services
+from cylinder_trace.app.sweeps import run_sweeps
 from cylinder_trace.app.unit_of_work import Tx
 from cylinder_trace.ingest.authorizations import IssuedAuthorization, issue_fill_authorization
 from cylinder_trace.ingest.commands import CommandRelay
@@ -20,7 +21,7 @@ from tests.integration.broker.subscriber import Subscriber
 from tests.support import factories as f
 from tests.support.mosquitto import RunningMosquitto, mosquitto_fixture
 
-from .helpers import secret_of, smart_cylinder
+from .helpers import secret_of, smart_cylinder, valve
 
 mosquitto = mosquitto_fixture(scope="module")
 
@@ -75,4 +76,31 @@ async def test_authorizations_and_locks_are_published_signed(
             assert sorted((c.valve_id, c.fields["reason"]) for c in locks) == [
                 ("V1", "cylinder seized: 非法充装"), ("V2", "cylinder scrapped: 超期")]
             assert all(command_mac_ok(secret_of(c.valve_id), c) for c in locks)
+            assert await relay.relay_once() == 0
+
+
+async def test_a_cylinder_a_sweep_finds_overdue_at_a_customer_gets_its_valve_locked(
+    client: httpx.AsyncClient, services: Services, clock: Clock, mosquitto: RunningMosquitto,
+) -> None:
+    await f.town(client)
+    await valve(client, "V7")
+    code = str((await f.cylinder(client, manufactured_on="2022-11-29"))["code"])  # inspection due 2026-11-29
+    await f.ok(await client.post(f"/api/v1/cylinders/{code}/valve", json={
+        "event_id": f.eid(), "valve_id": "V7", "occurred_at": "2026-11-27T08:00:00+08:00"}), 201)
+    await f.ok(await f.fill(client, code), 201)
+    await f.ok(await f.deliver(client, code), 201)
+    due_soon = await run_sweeps(services.uow, clock.now)
+    assert due_soon.by_rule.get("OVERDUE_AT_CUSTOMER") is None  # not overdue yet: nothing to lock
+    clock.advance(days=2)
+    overdue = await run_sweeps(services.uow, clock.now)
+    assert overdue.by_rule["OVERDUE_AT_CUSTOMER"] == 1
+    relay = CommandRelay(services.uow, mosquitto.url, client_id="ct-test-sweep-locks", protocol="5", clock=clock)
+    with Subscriber(mosquitto.host, mosquitto.port, [commands_topic("V7")]) as valves:
+        async with relay.session():
+            assert await asyncio.to_thread(relay.connected.wait, 30)
+            assert await relay.relay_once() == 2  # both sweeps handled, one lock sent
+            [got] = await asyncio.to_thread(valves.wait_count, commands_topic("V7"), 1, 30)
+            command = parse_command_message(got.topic, got.payload)
+            assert command.cmd is CommandType.LOCK and command_mac_ok(secret_of("V7"), command)
+            assert command.fields["reason"] == "cylinder overdue for inspection (2026-11-29)"
             assert await relay.relay_once() == 0
