@@ -6,7 +6,8 @@ byte, then the body) and a ``select`` before each packet. :class:`BufferedClient
 what one Python thread can take in (see ``bench/RESULTS-ingest.md``), acknowledges a batch of
 messages in one write (:meth:`BufferedClient.ack_many`), skips paho's per-topic callback lookup
 when there are no per-topic callbacks, and decodes plain QoS 0/1 messages itself (paho builds an MQTT 5
-properties object for each). It changes nothing else.
+properties object for each). It changes nothing else. These overrides reach into paho's internals, so
+``pyproject.toml`` holds paho-mqtt to the minor version they are tested with.
 """
 
 from __future__ import annotations
