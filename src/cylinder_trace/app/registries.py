@@ -1,11 +1,13 @@
 """Registries: companies, stations, staff, vehicles, agencies, customers and valves.
 
 Each entry is an event stream (``company:C1``…): every change is kept with who and when; the
-``registry`` projection holds the entries as they are now.
+``registry`` projection holds the entries as they are now. Secret fields (a valve's HMAC secret) stay
+out of both: their events carry the value's SHA-256, the value is kept in ``registry_secrets``.
 """
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from dataclasses import dataclass
 from typing import Any, Final
@@ -15,7 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..domain import events as ev
 from ..domain.events import NewEvent, registry_stream
-from ..store.tables import audit_log, registry
+from ..store.db import upsert
+from ..store.tables import audit_log, registry, registry_secrets
 from .errors import Conflict, InvalidInput, NotFound
 from .principals import Principal
 from .unit_of_work import Outcome, Tx
@@ -26,7 +29,7 @@ class RegistryKind:
     kind: str
     collection: str
     id_field: str
-    #: fields whose value never leaves the service (valve secrets)
+    #: fields whose value never leaves the service nor enters the log (valve secrets)
     secret_fields: tuple[str, ...] = ()
     #: the kind of the entry its company_id must name (None: this kind has no company)
     company_scoped: bool = True
@@ -41,7 +44,7 @@ KINDS: Final[dict[str, RegistryKind]] = {
         RegistryKind("vehicle", "vehicles", "plate"),
         RegistryKind("agency", "agencies", "id", company_scoped=False),
         RegistryKind("customer", "customers", "id"),
-        RegistryKind("valve", "valves", "valve_id", secret_fields=("secret",)),
+        RegistryKind("valve", "valves", "valve_id", secret_fields=ev.REGISTRY_SECRET_FIELDS["valve"]),
     )
 }
 BY_KIND: Final[dict[str, RegistryKind]] = {k.kind: k for k in KINDS.values()}
@@ -55,6 +58,37 @@ def entry_company(kind: RegistryKind, entry: dict[str, Any]) -> str | None:
 
 def public_view(kind: RegistryKind, entry: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in entry.items() if k not in kind.secret_fields}
+
+
+def _secrets_of(kind: RegistryKind, entry: dict[str, Any]) -> dict[str, str]:
+    return {k: str(v) for k, v in entry.items() if k in kind.secret_fields}
+
+
+def _fingerprints(values: dict[str, str]) -> dict[str, str]:
+    """What a registry event says of secret values: their SHA-256, enough to show one was changed."""
+    return {k: hashlib.sha256(v.encode("utf-8")).hexdigest() for k, v in sorted(values.items())}
+
+
+async def get_secret(conn: AsyncConnection, kind: str, entry_id: str, field: str) -> str | None:
+    """A secret field's current value (the ingestor's and the command relay's way to a valve secret)."""
+    return (await conn.execute(sa.select(registry_secrets.c.value).where(
+        registry_secrets.c.kind == kind, registry_secrets.c.id == entry_id, registry_secrets.c.field == field,
+    ))).scalar_one_or_none()
+
+
+async def _entry_with_secrets(conn: AsyncConnection, kind: RegistryKind, entry_id: str) -> dict[str, Any] | None:
+    entry = await get_entry(conn, kind.kind, entry_id)
+    if entry is None or not kind.secret_fields:
+        return entry
+    rows = (await conn.execute(sa.select(registry_secrets.c.field, registry_secrets.c.value).where(
+        registry_secrets.c.kind == kind.kind, registry_secrets.c.id == entry_id))).all()
+    return {**entry, **{r.field: r.value for r in rows}}
+
+
+async def _store_secrets(tx: Tx, kind: RegistryKind, entry_id: str, values: dict[str, str]) -> None:
+    for field, value in sorted(values.items()):
+        await upsert(tx.conn, registry_secrets, ["kind", "id", "field"],
+                     {"kind": kind.kind, "id": entry_id, "field": field, "value": value, "updated_at": tx.now})
 
 
 def require_writer(principal: Principal, kind: RegistryKind, entry: dict[str, Any]) -> None:
@@ -91,15 +125,19 @@ async def create_entry(tx: Tx, kind: RegistryKind, entry: dict[str, Any], princi
     """Create an entry; the same body again answers with the entry, another body is a conflict."""
     require_writer(principal, kind, entry)
     entry_id = str(entry[kind.id_field])
-    existing = await get_entry(tx.conn, kind.kind, entry_id)
+    existing = await _entry_with_secrets(tx.conn, kind, entry_id)
     if existing is not None:
-        if existing == entry:
+        if existing == {**entry, **_secrets_of(kind, entry)}:
             return Outcome(200, public_view(kind, existing))
         raise Conflict(f"{kind.kind} {entry_id!r} exists with other values; change it with PATCH")
     await _check_company_exists(tx, kind, entry)
     stream = registry_stream(kind.kind, entry_id)
     await tx.load_stream(stream)
-    data = {"kind": kind.kind, "id": entry_id, "entry": entry}
+    secrets = _secrets_of(kind, entry)
+    data: dict[str, Any] = {"kind": kind.kind, "id": entry_id, "entry": public_view(kind, entry)}
+    if secrets:
+        data["secrets"] = _fingerprints(secrets)
+        await _store_secrets(tx, kind, entry_id, secrets)
     await tx.record([NewEvent(ev.REGISTRY_ENTRY_CREATED, data, tx.now, stream)],
                     event_id=_entry_event_id(stream, 1), actor=principal.actor)
     return Outcome(201, public_view(kind, entry))
@@ -108,7 +146,7 @@ async def create_entry(tx: Tx, kind: RegistryKind, entry: dict[str, Any], princi
 async def change_entry(
     tx: Tx, kind: RegistryKind, entry_id: str, changes: dict[str, Any], principal: Principal
 ) -> Outcome:
-    existing = await get_entry(tx.conn, kind.kind, entry_id)
+    existing = await _entry_with_secrets(tx.conn, kind, entry_id)
     if existing is None:
         raise NotFound(kind.kind, entry_id)
     require_writer(principal, kind, existing)
@@ -122,9 +160,12 @@ async def change_entry(
     stream = registry_stream(kind.kind, entry_id)
     history = await tx.load_stream(stream)
     before = {k: existing.get(k) for k in changes}
-    data = {"kind": kind.kind, "id": entry_id, "entry": after,
-            "changes": {k: v for k, v in changes.items() if k not in kind.secret_fields},
-            "before": {k: v for k, v in before.items() if k not in kind.secret_fields}}
+    data: dict[str, Any] = {"kind": kind.kind, "id": entry_id, "entry": public_view(kind, after),
+                            "changes": public_view(kind, changes), "before": public_view(kind, before)}
+    changed_secrets = {k: v for k, v in _secrets_of(kind, after).items() if existing.get(k) != v}
+    if changed_secrets:
+        data["secrets"] = _fingerprints(changed_secrets)
+        await _store_secrets(tx, kind, entry_id, changed_secrets)
     await tx.record([NewEvent(ev.REGISTRY_ENTRY_CHANGED, data, tx.now, stream)],
                     event_id=_entry_event_id(stream, len(history) + 1), actor=principal.actor)
     return Outcome(200, public_view(kind, after))

@@ -26,6 +26,10 @@ SAFETY_CHECK_RECORDED: Final = "SafetyCheckRecorded"
 
 REGISTRY_ENTRY_CREATED: Final = "RegistryEntryCreated"
 REGISTRY_ENTRY_CHANGED: Final = "RegistryEntryChanged"
+#: registry fields kept out of the events (and so out of the log, its exports and its replicas), by kind:
+#: a registry event carries the SHA-256 of a value set or changed (``secrets``), the value itself is kept
+#: in the ``registry_secrets`` table
+REGISTRY_SECRET_FIELDS: Final[dict[str, tuple[str, ...]]] = {"valve": ("secret",)}
 
 #: suffix of every refusal event (``FillRefused``, ``DeliveryRefused``, …): refusals are evidence
 REFUSED_SUFFIX: Final = "Refused"

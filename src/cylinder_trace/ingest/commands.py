@@ -29,7 +29,7 @@ import paho.mqtt.client as mqtt
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ..app.registries import get_entry
+from ..app.registries import get_secret
 from ..app.sweeps import SWEEP_COMPLETED
 from ..app.unit_of_work import Clock, Tx, UnitOfWork, utc_now
 from ..domain import events as ev
@@ -72,9 +72,9 @@ class Command:
 
 
 async def _secret(conn: AsyncConnection, valve_id: str) -> bytes | None:
-    entry = await get_entry(conn, "valve", valve_id)
+    value = await get_secret(conn, "valve", valve_id, "secret")
     try:
-        return bytes.fromhex(str(entry["secret"])) if entry else None
+        return bytes.fromhex(value) if value is not None else None
     except ValueError:
         return None
 

@@ -1,4 +1,4 @@
-"""The valves' secrets, from the valve registry, cached for a short while."""
+"""The valves' secrets (``registry_secrets``, beside the valve registry), cached for a short while."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ..store.tables import registry
+from ..store.tables import registry, registry_secrets
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,15 +39,18 @@ class ValveKeys:
         return {v: self._keys[v] for v in wanted if v in self._keys}
 
     async def _load(self, valve_ids: set[str], now: float) -> None:
-        query = sa.select(registry.c.id, registry.c.company_id, registry.c.data).where(
-            registry.c.kind == "valve", registry.c.id.in_(sorted(valve_ids)))
+        query = sa.select(registry.c.id, registry.c.company_id, registry_secrets.c.value.label("secret")).select_from(
+            registry.join(registry_secrets, sa.and_(registry_secrets.c.kind == registry.c.kind,
+                                                    registry_secrets.c.id == registry.c.id,
+                                                    registry_secrets.c.field == "secret")),
+        ).where(registry.c.kind == "valve", registry.c.id.in_(sorted(valve_ids)))
         async with self.engine.connect() as conn:
             rows = (await conn.execute(query)).all()
         found = set()
         for row in rows:
             try:
-                secret = bytes.fromhex(str(row.data["secret"]))
-            except (KeyError, ValueError, TypeError):
+                secret = bytes.fromhex(row.secret)
+            except (ValueError, TypeError):
                 continue  # an entry without a usable secret verifies nothing
             self._keys[row.id] = ValveKey(row.id, secret, row.company_id, now)
             found.add(row.id)

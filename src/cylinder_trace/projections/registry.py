@@ -24,11 +24,14 @@ class RegistryProjection:
         if event.type not in (ev.REGISTRY_ENTRY_CREATED, ev.REGISTRY_ENTRY_CHANGED):
             return
         d = event.data
+        # registry events recorded before secrets were kept apart still hold them: not in the projection
+        hidden = ev.REGISTRY_SECRET_FIELDS.get(d["kind"], ())
+        entry = {k: v for k, v in d["entry"].items() if k not in hidden}
         await upsert(conn, registry, ["kind", "id"], {
             "kind": d["kind"],
             "id": d["id"],
-            "company_id": d["entry"].get("company_id"),
-            "data": d["entry"],
+            "company_id": entry.get("company_id"),
+            "data": entry,
             "version": event.version,
             "updated_at": event.recorded_at,
         })

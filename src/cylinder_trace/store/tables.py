@@ -71,6 +71,17 @@ registry = sa.Table(
 )
 sa.Index("ix_registry_kind_company", registry.c.kind, registry.c.company_id)
 
+#: state, not a projection: the registry fields kept out of the events (valve secrets), current values
+registry_secrets = sa.Table(
+    "registry_secrets",
+    metadata,
+    sa.Column("kind", sa.String(20), primary_key=True),
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("field", sa.String(32), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+)
+
 #: projection: each cylinder's current state, for lists and filters
 cylinders = sa.Table(
     "cylinders",
