@@ -27,9 +27,16 @@ from typing import Any, Final, Literal
 import sqlalchemy as sa
 
 from ..domain.canonical import canonical_json
-from ..domain.codes import ASSET_TYPE_BY_MODEL, SERIAL_RE, InvalidCode, make_grai, parse_grai
+from ..domain.codes import ASSET_TYPE_BY_MODEL, SERIAL_RE, InvalidCode, parse_grai
 from ..store.tables import command_log
-from .cylinders import CodeSettings, Registration, register_cylinder
+from .cylinders import (
+    CodeSettings,
+    Registration,
+    asset_type_for,
+    company_code_prefix,
+    generated_grai,
+    register_cylinder,
+)
 from .errors import AppError, Conflict, Forbidden, InvalidInput
 from .principals import Principal
 from .registries import get_entry
@@ -204,7 +211,7 @@ def _code_of(values: Mapping[str, Any], ctx: RowContext) -> str | None:
     serial, model = values.get("serial"), values.get("model")
     if serial and model in ASSET_TYPE_BY_MODEL:
         prefix = ctx.jurisdiction_prefix if values.get("owner_customer_id") else ctx.company_prefix
-        return make_grai(prefix, ASSET_TYPE_BY_MODEL[str(model)], str(serial)).code
+        return generated_grai(prefix, asset_type_for(str(model), prefix), str(serial)).code
     return None
 
 
@@ -263,7 +270,11 @@ def prepare(lines: Iterable[tuple[int, Mapping[str, Any]]], ctx: RowContext) -> 
         if values is None:
             errors.extend(found)
             continue
-        code = _code_of(values, ctx)
+        try:
+            code = _code_of(values, ctx)
+        except InvalidInput as exc:  # the serial and the company's prefix make no code
+            errors.append(RowError(number, _FIELD_COLUMN.get(exc.field, exc.field), exc.reason))
+            continue
         if code is not None:
             if code in first_with_code:
                 where = "code" if values.get("code") else "serial"
@@ -349,8 +360,7 @@ async def company_context(uow: UnitOfWork, company_id: str, codes: CodeSettings)
     company = await uow.read(lambda conn: get_entry(conn, "company", company_id))
     if company is None:
         raise CensusFileError(f"unknown company {company_id!r}: register it first")
-    prefix = company.get("gs1_company_prefix") or codes.jurisdiction_prefix
-    return RowContext(company_id, prefix, codes.jurisdiction_prefix)
+    return RowContext(company_id, company_code_prefix(company, codes), codes.jurisdiction_prefix)
 
 
 async def import_census(

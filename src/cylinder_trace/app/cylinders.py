@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -9,7 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from ..domain import decide
-from ..domain.codes import ASSET_TYPE_BY_MODEL, InvalidCode, make_grai, parse_grai
+from ..domain.codes import ASSET_TYPE_BY_MODEL, Grai, InvalidCode, make_grai, parse_grai
 from ..domain.commands import (
     FitValve,
     RecordCollection,
@@ -97,6 +98,29 @@ class Registration:
     at_customer_id: str | None = None
 
 
+def company_code_prefix(company: Mapping[str, Any], codes: CodeSettings) -> str:
+    """The GS1 prefix of a company's codes: its own, or the jurisdiction's (also that of customer-owned
+    cylinders)."""
+    return str(company.get("gs1_company_prefix") or codes.jurisdiction_prefix)
+
+
+def asset_type_for(model: str, prefix: str) -> int:
+    """The GRAI asset type a generated code of ``model`` gets under ``prefix``."""
+    asset_type = ASSET_TYPE_BY_MODEL.get(model)
+    if asset_type is None:
+        raise InvalidInput("code", f"no asset type is assigned to model {model}: give the code")
+    if len(str(asset_type)) > 12 - len(prefix):
+        raise InvalidInput("code", f"the GS1 prefix {prefix} leaves no digits for the asset type: give the code")
+    return asset_type
+
+
+def generated_grai(prefix: str, asset_type: int, serial: str) -> Grai:
+    try:
+        return make_grai(prefix, asset_type, serial)
+    except ValueError as exc:
+        raise InvalidInput("serial", str(exc)) from None
+
+
 async def register_cylinder(
     tx: Tx, reg: Registration, principal: Principal, codes: CodeSettings, *, source: str = "api"
 ) -> Outcome:
@@ -120,7 +144,7 @@ async def register_cylinder(
         assert reg.owner_company_id is not None
         company = await require_entry(tx.conn, "company", reg.owner_company_id, "owner.company_id")
         serving_company = None
-        prefix = company.get("gs1_company_prefix") or codes.jurisdiction_prefix
+        prefix = company_code_prefix(company, codes)
     principal.require("admin", "regulator", "company_admin", "station_operator")
     principal.require_company(reg.owner_company_id or serving_company)
     if reg.at_customer_id is not None and reg.at_customer_id != reg.owner_customer_id:
@@ -137,16 +161,8 @@ async def register_cylinder(
         if reg.serial is not None and reg.serial != grai.serial:
             raise InvalidInput("serial", f"does not match the code's serial {grai.serial!r}")
     else:
-        asset_type = ASSET_TYPE_BY_MODEL.get(reg.model)
-        if asset_type is None:
-            raise InvalidInput("code", f"no asset type is assigned to model {reg.model}: give the code")
-        if len(str(asset_type)) > 12 - len(prefix):
-            raise InvalidInput("code", f"the GS1 prefix {prefix} leaves no digits for the asset type: give the code")
-        serial = reg.serial or await _next_serial(tx, prefix, asset_type)
-        try:
-            grai = make_grai(prefix, asset_type, serial)
-        except ValueError as exc:
-            raise InvalidInput("serial", str(exc)) from None
+        asset_type = asset_type_for(reg.model, prefix)
+        grai = generated_grai(prefix, asset_type, reg.serial or await _next_serial(tx, prefix, asset_type))
         code, prefix_length = grai.code, len(prefix)
     if await tx.load_stream(f"cylinder:{code}"):
         raise Conflict(f"code {code} is already registered")

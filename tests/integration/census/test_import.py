@@ -12,7 +12,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from cylinder_trace.app.census import CensusFileError, ImportReport, import_census
+from cylinder_trace.app.census import CensusFileError, ImportReport, RowContext, import_census, prepare
 from cylinder_trace.app.services import Services
 from cylinder_trace.store.tables import events
 from tests.support import factories as f
@@ -166,3 +166,11 @@ async def test_ten_thousand_rows_on_postgresql(pg_url: str, tmp_path: Path) -> N
         print(f"10,000-row census on PostgreSQL, both runs: {elapsed:.1f} s")
     finally:
         await services.close()
+
+
+def test_a_serial_the_company_prefix_leaves_no_room_for_is_a_row_error_not_an_aborted_import() -> None:
+    ctx = RowContext("C1", company_prefix="123456789012", jurisdiction_prefix="6999999")
+    row = {"serial": "A1", "model": "YSP35.5", "manufacturer_code": "M01", "manufactured_on": "2023-05-01"}
+    rows, errors = prepare([(2, row)], ctx)
+    assert rows == []
+    assert [(e.row, e.field) for e in errors] == [(2, "code")] and "leaves no digits" in errors[0].reason
