@@ -11,7 +11,6 @@ top-level or ``data`` field is refused rather than silently dropped from the sto
 
 from __future__ import annotations
 
-import hmac
 import json
 import math
 import re
@@ -22,7 +21,7 @@ from enum import StrEnum
 from typing import Any, Final, TypeGuard
 from uuid import UUID
 
-from cylinder_trace.domain.canonical import canonical_json, hmac_hex, mac_matches
+from cylinder_trace.domain.canonical import body_mac_matches, canonical_json, hmac_hex, mac_matches
 
 PROTOCOL_VERSION: Final = 1
 MAX_MESSAGE_BYTES: Final = 4096
@@ -395,37 +394,9 @@ def parse_event_message(topic: str, payload: bytes, max_bytes: int = MAX_MESSAGE
     return ValveMessage(valve_id=valve_id, seq=seq, ts=ts, ts_text=ts_text, type=event_type, data=data, mac=mac)
 
 
-def verify_mac(secret: bytes, msg: ValveMessage, payload: bytes | None = None) -> bool:
-    """Whether ``msg`` was signed with ``secret`` (constant-time comparison).
-
-    ``payload``, the bytes ``msg`` was parsed from, saves re-encoding when it is already in canonical
-    form (see :func:`signed_part`).
-    """
-    signed = signed_part(payload, msg.mac) if payload is not None else None
-    if signed is not None and hmac.compare_digest(hmac.digest(secret, signed, "sha256").hex(), msg.mac):
-        return True
-    return mac_matches(secret, msg.as_dict())
-
-
-def signed_part(payload: bytes, mac: str) -> bytes | None:
-    """The bytes a payload in canonical form was signed over: itself without its ``,"mac":"…"`` member
-    (None for a payload in another form).
-
-    A MAC that matches these bytes means the valve signed exactly them, and they parse to the message
-    without its mac: the member occurs once, and no field inside ``data`` can hold it (a string would
-    escape its quotes). So this accepts only what the full check accepts; anything else gets that.
-    """
-    if not payload.startswith(_CANONICAL_START):
-        return None
-    member = b',"mac":"' + mac.encode("ascii") + b'"'
-    at = payload.find(member)
-    if at < 0 or payload.find(member, at + 1) >= 0:
-        return None
-    return payload[:at] + payload[at + len(member):]
-
-
-#: how an event message in canonical form begins (``data`` is the first of its keys in sorted order)
-_CANONICAL_START: Final = b'{"data":'
+def verify_mac(secret: bytes, msg: ValveMessage) -> bool:
+    """Whether ``msg`` was signed with ``secret`` (constant-time comparison)."""
+    return body_mac_matches(secret, msg.body(), msg.mac)
 
 
 def sign_message(secret: bytes, body: Mapping[str, Any]) -> dict[str, Any]:
