@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -28,6 +28,7 @@ from ..domain.policy import UnknownModel
 from ..domain.rules import delivery as delivery_rules
 from ..domain.rules import fill as fill_rules
 from ..domain.rules import subsidies
+from ..store.event_store import RecordedEvent
 from ..store.tables import code_counters, cylinders, events, subsidy_lines
 from . import fill_checks
 from .errors import Conflict, InvalidInput, NotFound
@@ -131,9 +132,9 @@ async def register_cylinder(
         policy.model(reg.model)
     except UnknownModel as exc:
         raise InvalidInput("model", str(exc)) from None
-    if reg.manufactured_on > tx.now.date():
+    if reg.manufactured_on > tx.today():
         raise InvalidInput("manufactured_on", "lies in the future")
-    if reg.last_inspected_on is not None and not reg.manufactured_on <= reg.last_inspected_on <= tx.now.date():
+    if reg.last_inspected_on is not None and not reg.manufactured_on <= reg.last_inspected_on <= tx.today():
         raise InvalidInput("last_inspected_on", "must lie between manufacture and today")
     serving_company: str | None
     if reg.owner_customer_id is not None:
@@ -178,18 +179,23 @@ async def register_cylinder(
     return await _record(tx, decision, reg.event_id, principal, codes, 201, source=source)
 
 
+def refusal_outcome(decision: Decision, recorded: Sequence[RecordedEvent]) -> Outcome:
+    """The 422 of a command the rules refused, naming its refusal event (the evidence)."""
+    return Outcome(422, {
+        "detail": "refused by rules",
+        "refusal_event_id": recorded[0].event_id if recorded else None,
+        "violations": [v.to_json() for v in decision.violations if v.severity == "block"],
+        "warnings": [v.to_json() for v in decision.violations if v.severity != "block"],
+    })
+
+
 async def _record(
     tx: Tx, decision: Decision, event_id: str, principal: Principal, codes: CodeSettings, status: int = 201,
     source: str = "api",
 ) -> Outcome:
     recorded = await tx.record(decision.events, event_id=event_id, actor=principal.actor, source=source)
     if decision.refused:
-        return Outcome(422, {
-            "detail": "refused by rules",
-            "refusal_event_id": recorded[0].event_id if recorded else None,
-            "violations": [v.to_json() for v in decision.violations if v.severity == "block"],
-            "warnings": [v.to_json() for v in decision.violations if v.severity != "block"],
-        })
+        return refusal_outcome(decision, recorded)
     state = await tx.load_cylinder(recorded[0].stream_id.removeprefix("cylinder:"))
     assert state is not None
     body = cylinder_view(state, codes)
@@ -198,7 +204,8 @@ async def _record(
     return Outcome(status, body)
 
 
-async def _existing(tx: Tx, code: str, field: str = "code") -> CylinderState:
+async def existing_cylinder(tx: Tx, code: str, field: str = "code") -> CylinderState:
+    """The cylinder a command names (``field``: the body field the code came in); 404 when unknown."""
     state = await tx.load_cylinder(parse_code(code, field))
     if state is None:
         raise NotFound("cylinder", code)
@@ -225,7 +232,7 @@ async def record_delivery(
     vehicle = None
     if cmd.vehicle_plate is not None:
         vehicle = await require_entry(tx.conn, "vehicle", cmd.vehicle_plate, "vehicle_plate")
-    state = await _existing(tx, cmd.code)
+    state = await existing_cylinder(tx, cmd.code)
     ctx = await fill_checks.delivery_context(tx, customer, cmd.occurred_at, worker=worker, vehicle=vehicle,
                                              safety_check=cmd.safety_check, excluding=(state.code,))
     checks = [delivery_rules.delivery_check(ctx)]
@@ -239,7 +246,7 @@ async def record_collection(
     customer = await require_entry(tx.conn, "customer", cmd.customer_id, "customer_id")
     principal.require_company(customer["company_id"])
     await require_entry(tx.conn, "staff", cmd.worker_id, "worker_id")
-    state = await _existing(tx, cmd.code)
+    state = await existing_cylinder(tx, cmd.code)
     return await _record(tx, decide.collect(state, cmd), event_id, principal, codes)
 
 
@@ -250,14 +257,14 @@ async def record_inspection(
     await require_entry(tx.conn, "agency", cmd.agency_id, "agency_id")
     if principal.agency_id is not None and principal.agency_id != cmd.agency_id:
         raise InvalidInput("agency_id", "an inspector records only for its own agency")
-    state = await _existing(tx, cmd.code)
+    state = await existing_cylinder(tx, cmd.code)
     day = fill_checks.day_of(tx, cmd.occurred_at)
     return await _record(tx, decide.inspect(state, cmd, tx.policy(), day=day), event_id, principal, codes)
 
 
 async def fit_valve(tx: Tx, event_id: str, cmd: FitValve, principal: Principal, codes: CodeSettings) -> Outcome:
     principal.require("admin", "company_admin", "station_operator", "inspector")
-    state = await _existing(tx, cmd.code)
+    state = await existing_cylinder(tx, cmd.code)
     valve = await require_entry(tx.conn, "valve", cmd.valve_id, "valve_id")
     principal.require_company(state.company_id)
     if valve["company_id"] != state.company_id:
@@ -277,13 +284,13 @@ async def fit_valve(tx: Tx, event_id: str, cmd: FitValve, principal: Principal, 
 
 async def seize(tx: Tx, event_id: str, cmd: SeizeCylinder, principal: Principal, codes: CodeSettings) -> Outcome:
     principal.require("admin", "regulator", "inspector")
-    state = await _existing(tx, cmd.code)
+    state = await existing_cylinder(tx, cmd.code)
     return await _record(tx, decide.seize(state, cmd), event_id, principal, codes)
 
 
 async def scrap(tx: Tx, event_id: str, cmd: ScrapCylinder, principal: Principal, codes: CodeSettings) -> Outcome:
     principal.require("admin", "regulator", "inspector", "company_admin")
-    state = await _existing(tx, cmd.code)
+    state = await existing_cylinder(tx, cmd.code)
     company_id = cmd.company_id or principal.company_id
     if company_id is not None:
         await require_entry(tx.conn, "company", company_id, "company_id")

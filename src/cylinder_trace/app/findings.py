@@ -59,21 +59,10 @@ def finding_json(row: sa.Row[Any]) -> dict[str, Any]:
     return body
 
 
-def _scope(caller: Principal, wanted: str | None) -> str | None:
-    """The company a caller may list: its own, unless it sees every company."""
-    if caller.sees_all_companies:
-        return wanted
-    if wanted is not None and wanted != caller.company_id:
-        raise Forbidden("this token may read only its own company's findings")
-    if caller.company_id is None:
-        raise Forbidden("this token belongs to no company")
-    return caller.company_id
-
-
 async def list_findings(conn: AsyncConnection, caller: Principal, flt: FindingFilter, limit: int | None = None,
                         after: str | None = None) -> tuple[list[dict[str, Any]], str | None]:
     """A page of findings in ledger order (oldest first); returns the rows and the next page's key."""
-    company = _scope(caller, flt.company_id)
+    company = caller.listed_company(flt.company_id, "findings")
     query = sa.select(findings).order_by(findings.c.sort_key)
     for column, value in (("status", flt.status), ("rule", flt.rule), ("severity", flt.severity),
                           ("company_id", company), ("subject", flt.subject)):

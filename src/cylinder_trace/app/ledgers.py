@@ -6,7 +6,7 @@ days, both inclusive.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any, Final
 
@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..domain.swaps import money
 from ..store.tables import subsidy_lines, swap_ledger
-from .errors import Forbidden, InvalidInput
+from .errors import InvalidInput
 from .principals import Principal
 
 SUBSIDY_COLUMNS: Final = ("company_id", "month", "kind", "count", "amount_cny", "event_ids")
@@ -35,13 +35,17 @@ class LedgerRange:
     def scoped(self, caller: Principal) -> LedgerRange:
         if self.start and self.end and self.start > self.end:
             raise InvalidInput("from", "must not be after 'to'")
-        if caller.sees_all_companies:
-            return self
-        if self.company_id is not None and self.company_id != caller.company_id:
-            raise Forbidden("this token may read only its own company's ledgers")
-        if caller.company_id is None:
-            raise Forbidden("this token belongs to no company")
-        return LedgerRange(caller.company_id, self.start, self.end)
+        return replace(self, company_id=caller.listed_company(self.company_id, "ledgers"))
+
+    def applied(self, query: sa.Select[Any], ledger: sa.Table) -> sa.Select[Any]:
+        """``query`` over ``ledger`` (with ``company_id`` and ``day`` columns) narrowed to this range."""
+        if self.company_id is not None:
+            query = query.where(ledger.c.company_id == self.company_id)
+        if self.start is not None:
+            query = query.where(ledger.c.day >= self.start)
+        if self.end is not None:
+            query = query.where(ledger.c.day <= self.end)
+        return query
 
 
 def cny(fen: int) -> float | int:
@@ -51,13 +55,7 @@ def cny(fen: int) -> float | int:
 async def subsidies(conn: AsyncConnection, caller: Principal, rng: LedgerRange) -> dict[str, Any]:
     rng = rng.scoped(caller)
     t = subsidy_lines
-    query = sa.select(t).order_by(t.c.company_id, t.c.month, t.c.kind, t.c.day, t.c.event_id)
-    if rng.company_id is not None:
-        query = query.where(t.c.company_id == rng.company_id)
-    if rng.start is not None:
-        query = query.where(t.c.day >= rng.start)
-    if rng.end is not None:
-        query = query.where(t.c.day <= rng.end)
+    query = rng.applied(sa.select(t).order_by(t.c.company_id, t.c.month, t.c.kind, t.c.day, t.c.event_id), t)
     groups: dict[tuple[str, str, str], dict[str, Any]] = {}
     total = 0
     for r in (await conn.execute(query)).all():
@@ -75,13 +73,7 @@ async def subsidies(conn: AsyncConnection, caller: Principal, rng: LedgerRange) 
 async def swaps(conn: AsyncConnection, caller: Principal, rng: LedgerRange) -> dict[str, Any]:
     rng = rng.scoped(caller)
     t = swap_ledger
-    query = sa.select(t).order_by(t.c.day, t.c.position)
-    if rng.company_id is not None:
-        query = query.where(t.c.company_id == rng.company_id)
-    if rng.start is not None:
-        query = query.where(t.c.day >= rng.start)
-    if rng.end is not None:
-        query = query.where(t.c.day <= rng.end)
+    query = rng.applied(sa.select(t).order_by(t.c.day, t.c.position), t)
     rows: list[dict[str, Any]] = []
     sums = {"user_pays": 0, "deposit": 0, "payout": 0, "subsidy": 0, "refunded": 0}
     topup = 0.0

@@ -61,6 +61,17 @@ class Principal:
     def can_read_company(self, company_id: str | None) -> bool:
         return self.sees_all_companies or (company_id is not None and company_id == self.company_id)
 
+    def listed_company(self, wanted: str | None, what: str) -> str | None:
+        """The company whose ``what`` (findings, ledgers, events) this caller may list: ``wanted`` (None:
+        every company) for one who sees all companies, otherwise its own, and no other."""
+        if self.sees_all_companies:
+            return wanted
+        if wanted is not None and wanted != self.company_id:
+            raise Forbidden(f"this token may read only its own company's {what}")
+        if self.company_id is None:
+            raise Forbidden("this token belongs to no company")
+        return self.company_id
+
 
 def admin_principal() -> Principal:
     return Principal(id="admin", role="admin", name="administrator")

@@ -9,14 +9,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..domain import decide, swaps
 from ..domain.commands import ExecuteSwap, RefundDeposit
-from ..domain.cylinder import CylinderState, fold
+from ..domain.cylinder import CylinderState
 from ..domain.policy import Policy
 from ..domain.rules import catalogue as rules
 from ..domain.rules.delivery import SWAP_RULES, delivery_violations
 from ..domain.violations import Violation
-from ..store import event_store
-from .cylinders import CodeSettings, cylinder_view, parse_code
-from .errors import Conflict, Forbidden, InvalidInput, NotFound
+from .cylinder_reads import load_readable
+from .cylinders import CodeSettings, cylinder_view, existing_cylinder, refusal_outcome
+from .errors import Conflict, InvalidInput, NotFound
 from .fill_checks import delivery_context, rule_day
 from .principals import Principal
 from .registries import require_entry
@@ -25,21 +25,9 @@ from .unit_of_work import Outcome, Tx
 SWAP_ROLES = ("admin", "company_admin", "station_operator", "delivery_worker")
 
 
-async def _load(tx: Tx, code: str, field: str) -> CylinderState:
-    state = await tx.load_cylinder(parse_code(code, field))
-    if state is None:
-        raise NotFound("cylinder", code)
-    return state
-
-
 async def quote_swap(conn: AsyncConnection, caller: Principal, code: str, on: date, residual_kg: float,
                      policy: Policy, recycle_price_cny: float | None = None) -> dict[str, Any]:
-    history = await event_store.read_stream(conn, f"cylinder:{parse_code(code)}")
-    state = fold((e.type, e.data, e.version) for e in history)
-    if state is None:
-        raise NotFound("cylinder", code)
-    if not caller.can_read_company(state.company_id):
-        raise Forbidden("this token may not read cylinders of another company")
+    state, _ = await load_readable(conn, code, caller)
     q = swaps.quote_for(state, on, residual_kg, policy, recycle_price_cny)
     body = {"code": state.code, "on": on.isoformat(), **q.to_json()}
     if state.owner.customer_id is None:
@@ -64,8 +52,8 @@ async def execute_swap(tx: Tx, event_id: str, cmd: ExecuteSwap, caller: Principa
     customer = await require_entry(tx.conn, "customer", cmd.customer_id, "customer_id")
     company_id = str(customer["company_id"])
     caller.require_company(company_id)
-    old = await _load(tx, cmd.old_code, "old_code")
-    new = await _load(tx, cmd.new_code, "new_code")
+    old = await existing_cylinder(tx, cmd.old_code, "old_code")
+    new = await existing_cylinder(tx, cmd.new_code, "new_code")
     if old.code == new.code:
         raise InvalidInput("new_code", "must differ from old_code")
     day, policy = rule_day(tx, cmd.occurred_at)
@@ -82,11 +70,7 @@ async def execute_swap(tx: Tx, event_id: str, cmd: ExecuteSwap, caller: Principa
     decision = decide.swap(old, new, cmd, lambda: swaps.swap_events(old, new, facts, q), [check])
     recorded = await tx.record(decision.events, event_id=event_id, actor=caller.actor)
     if decision.refused:
-        return Outcome(422, {
-            "detail": "refused by rules", "refusal_event_id": recorded[0].event_id,
-            "violations": [v.to_json() for v in decision.violations if v.severity == "block"],
-            "warnings": [v.to_json() for v in decision.violations if v.severity != "block"],
-        })
+        return refusal_outcome(decision, recorded)
     after_old = await tx.load_cylinder(old.code)
     after_new = await tx.load_cylinder(new.code)
     assert after_old is not None and after_new is not None
@@ -110,7 +94,7 @@ async def refund_deposit(tx: Tx, event_id: str, cmd: RefundDeposit, caller: Prin
         raise InvalidInput("swap_id", f"swap {swap.swap_id} took no deposit (branch {swap.branch})")
     if swap.refunded_on is not None:
         raise Conflict(f"the deposit of swap {swap.swap_id} was already refunded on {swap.refunded_on.isoformat()}")
-    returned = await _load(tx, cmd.code, "returned_code")
+    returned = await existing_cylinder(tx, cmd.code, "returned_code")
     if returned.owner.company_id != swap.company_id:
         raise InvalidInput("returned_code", f"cylinder {returned.code} is not a cylinder of company {swap.company_id}")
     if returned.status == "at_customer" and returned.customer_id != swap.customer_id:
@@ -120,10 +104,6 @@ async def refund_deposit(tx: Tx, event_id: str, cmd: RefundDeposit, caller: Prin
     decision = decide.refund_deposit(returned, cmd, lambda: events)
     recorded = await tx.record(decision.events, event_id=event_id, actor=caller.actor)
     if decision.refused:
-        return Outcome(422, {
-            "detail": "refused by rules", "refusal_event_id": recorded[0].event_id,
-            "violations": [v.to_json() for v in decision.violations if v.severity == "block"],
-            "warnings": [],
-        })
+        return refusal_outcome(decision, recorded)
     return Outcome(201, {"swap_id": swap.swap_id, "refunded_cny": swaps.money(swap.deposit_cny),
                          "returned_code": returned.code, "event_ids": [e.event_id for e in recorded]})

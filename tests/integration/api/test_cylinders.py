@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import sqlalchemy as sa
@@ -100,3 +100,16 @@ async def test_list_filters_and_pages(client: httpx.AsyncClient) -> None:
     page2 = await f.ok(await client.get("/api/v1/cylinders", params={"limit": 4, "cursor": page1["next_cursor"]}))
     assert len(page1["items"]) == 4 and len(page2["items"]) == 2 and page2["next_cursor"] is None
     assert (await client.get("/api/v1/cylinders", params={"status": "lost"})).status_code == 422
+
+
+async def test_today_is_the_local_day_for_the_dates_of_a_registration(client: httpx.AsyncClient, clock: Clock) -> None:
+    await f.town(client)
+    clock.now = datetime(2026, 11, 28, 17, 0, tzinfo=UTC)  # 01:00 on 29 November in Asia/Shanghai
+    inspected_today = await client.post("/api/v1/cylinders", json={
+        "event_id": f.eid(), "model": "YSP35.5", "manufacturer_code": "M01", "manufactured_on": "2022-05-01",
+        "owner": {"company_id": "C1"}, "last_inspected_on": "2026-11-29", "occurred_at": "2026-11-29T00:30:00+08:00"})
+    assert inspected_today.status_code == 201, inspected_today.text
+    tomorrow = await client.post("/api/v1/cylinders", json={
+        "event_id": f.eid(), "model": "YSP35.5", "manufacturer_code": "M01", "manufactured_on": "2026-11-30",
+        "owner": {"company_id": "C1"}, "occurred_at": "2026-11-29T00:30:00+08:00"})
+    assert tomorrow.status_code == 422 and "manufactured_on" in tomorrow.text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
@@ -9,7 +10,7 @@ from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ...app.errors import Forbidden, InvalidInput
+from ...app.errors import InvalidInput
 from ...domain.codes import InvalidCode, parse_epc_uri
 from ...epcis.mapping import query_document
 from ...epcis.query import EventQuery, query_events
@@ -30,11 +31,7 @@ def _codes(epcs: list[str]) -> list[str]:
 
 async def _answer(services: Svc, caller: Caller, q: EventQuery) -> JSONResponse:
     if not caller.sees_all_companies:
-        if caller.company_id is None:
-            raise Forbidden("this token may not read events")
-        q = EventQuery(
-            q.codes, q.ge_event_time, q.lt_event_time, q.biz_step, caller.company_id, q.after_position, q.limit
-        )
+        q = replace(q, company_id=caller.listed_company(None, "events"))
     created = services.uow.clock()
 
     async def reader(conn: AsyncConnection) -> tuple[list[dict[str, Any]], int | None]:
