@@ -15,6 +15,7 @@ import uvicorn
 from .app.principals import NewPrincipal, admin_principal, create_principal
 from .app.services import build_services
 from .app.unit_of_work import Tx
+from .domain.codes import InvalidCode
 from .settings import get_settings
 from .store.migrate import upgrade
 
@@ -194,10 +195,7 @@ def labels(
 
     try:
         specs = asyncio.run(load())
-    except AppError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from None
-    except ValueError as exc:  # labels_for on no codes at all
+    except (AppError, InvalidCode) as exc:  # an unknown company or cylinder; a code that is no GRAI
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
     if not specs:

@@ -22,6 +22,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from .app.services import Services
+from .app.sweeps import run_sweeps
 from .app.unit_of_work import Tx
 from .ingest.authorizations import issue_fill_authorization
 from .ingest.client import Protocol
@@ -91,14 +92,13 @@ def ingest_options(settings: Settings, client_id: str | None = None, protocol: P
 class Runtime:
     """Starts and stops the background work of ``serve`` (see the module's docstring)."""
 
-    def __init__(self, services: Services, *, ingest: bool = True, relay: bool = True, schedule: bool = True,
-                 ingestor: Ingestor | None = None) -> None:
+    def __init__(self, services: Services, *, ingest: bool = True, relay: bool = True, schedule: bool = True) -> None:
         self.services = services
         self.settings = services.settings
         self._want_ingest = ingest
         self._want_relay = relay
         self._want_schedule = schedule
-        self.ingestor = ingestor
+        self.ingestor: Ingestor | None = None
         self.relay: CommandRelay | None = None
         self._broker: Any = None
         self._tasks: list[asyncio.Task[None]] = []
@@ -117,9 +117,7 @@ class Runtime:
             except OSError as exc:
                 log.warning("embedded broker not started (%s); using the broker at %s", exc, settings.mqtt_url)
         if self._want_ingest:
-            if self.ingestor is None:
-                self.ingestor = Ingestor(self.services.uow,
-                                         ingest_options(settings, default_client_id(settings, "serve")))
+            self.ingestor = Ingestor(self.services.uow, ingest_options(settings, default_client_id(settings, "serve")))
             self._spawn("ingestor", self.ingestor.run)
             self.services.readiness_probes["broker"] = self.ingestor.connected.is_set
         if self._want_relay:
@@ -132,10 +130,10 @@ class Runtime:
             self._spawn("fill window check", lambda: self._every(min(FILL_WINDOW_INTERVAL_S,
                                                                      settings.sweep_interval_s),
                                                                  self._fill_windows))
-            sweeps = _sweeps_entry_point()
-            if sweeps is not None:
-                self._spawn("sweeps", lambda: self._every(settings.sweep_interval_s,
-                                                          lambda: sweeps(self.services)))
+            self._spawn("sweeps", lambda: self._every(settings.sweep_interval_s, self._sweeps))
+
+    async def _sweeps(self) -> None:
+        await run_sweeps(self.services.uow, self.services.uow.clock())
 
     def _spawn(self, name: str, run: Callable[[], Awaitable[None]]) -> None:
         async def guarded() -> None:
@@ -185,19 +183,3 @@ class Runtime:
 
             await stop_embedded_broker(self._broker)
             self._broker = None
-
-
-def _sweeps_entry_point() -> Callable[[Services], Awaitable[Any]] | None:
-    """``app.sweeps.run_sweeps(uow, now)`` when the sweeps are part of this build."""
-    try:
-        from .app import sweeps
-    except ImportError:
-        return None
-    run_sweeps = getattr(sweeps, "run_sweeps", None)
-    if run_sweeps is None:
-        return None
-
-    async def run(services: Services) -> Any:
-        return await run_sweeps(services.uow, services.uow.clock())
-
-    return run

@@ -20,8 +20,7 @@ from ..domain.rules import sweeps as sweep_rules
 from ..domain.rules.facts import CustomerFacts
 from ..domain.violations import Violation
 from ..projections.findings import active_head
-from ..store import tables
-from ..store.tables import customer_checks, cylinders, registry
+from ..store.tables import customer_checks, cylinders, registry, valve_status
 from .unit_of_work import Tx, UnitOfWork
 
 SWEEP_COMPLETED: Final = "SweepCompleted"
@@ -38,15 +37,13 @@ class SweepReport:
     by_rule: dict[str, int]
     checked: dict[str, int]
     event_id: str | None
-    #: False while no valve status is kept (the valve ingestor's table is absent)
-    valves_swept: bool
     findings_subjects: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {
             "ran_at": self.ran_at.isoformat(), "day": self.day.isoformat(), "opened": self.opened,
             "already_open": self.already_open, "by_rule": self.by_rule, "checked": self.checked,
-            "event_id": self.event_id, "valves_swept": self.valves_swept, "subjects": self.findings_subjects,
+            "event_id": self.event_id, "subjects": self.findings_subjects,
         }
 
 
@@ -73,28 +70,25 @@ async def _customer_violations(tx: Tx, day: date) -> tuple[list[Violation], int]
     return found, sum(1 for facts, _ in customers if not facts.residential)
 
 
-async def _valve_violations(tx: Tx, now: datetime, day: date) -> tuple[list[Violation], int, bool]:
+async def _valve_violations(tx: Tx, now: datetime, day: date) -> tuple[list[Violation], int]:
     """Fitted valves not heard for ``valve_offline_hours``; a fitted valve never heard is not judged."""
-    status = tables.metadata.tables.get("valve_status")
-    if status is None:
-        return [], 0, False
     policy = tx.policy(day)
     rows = (await tx.conn.execute(
-        sa.select(cylinders.c.code, cylinders.c.company_id, cylinders.c.smart_valve_id, status.c.last_seen)
-        .select_from(cylinders.join(status, status.c.valve_id == cylinders.c.smart_valve_id))
+        sa.select(cylinders.c.code, cylinders.c.company_id, cylinders.c.smart_valve_id, valve_status.c.last_seen)
+        .select_from(cylinders.join(valve_status, valve_status.c.valve_id == cylinders.c.smart_valve_id))
         .where(cylinders.c.smart_valve_id.is_not(None), cylinders.c.status != "scrapped")
         .order_by(cylinders.c.code)
     )).all()
     found = [v for r in rows
              for v in sweep_rules.valve_offline(r.smart_valve_id, r.code, r.company_id, r.last_seen, now, policy)]
-    return found, len(rows), True
+    return found, len(rows)
 
 
 async def sweep(tx: Tx, now: datetime) -> SweepReport:
     day = tx.today(now)
     cyl, n_cyl = await _cylinder_violations(tx, day)
     cust, n_cust = await _customer_violations(tx, day)
-    valves, n_valves, valves_swept = await _valve_violations(tx, now, day)
+    valves, n_valves = await _valve_violations(tx, now, day)
     new: list[Violation] = []
     seen: set[tuple[str, str]] = set()
     already = 0
@@ -118,7 +112,7 @@ async def sweep(tx: Tx, now: datetime) -> SweepReport:
         by_rule[v.rule] = by_rule.get(v.rule, 0) + 1
     return SweepReport(now, day, len(new), already, by_rule,
                        {"cylinders": n_cyl, "non_residential_customers": n_cust, "valves": n_valves},
-                       event_id, valves_swept, [v.subject for v in new])
+                       event_id, [v.subject for v in new])
 
 
 async def run_sweeps(uow: UnitOfWork, now: datetime) -> SweepReport:

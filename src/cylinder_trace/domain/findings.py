@@ -260,15 +260,6 @@ def _with_evidence(f: Finding, step: EvidenceAdded) -> Finding:
                    due_on=f.due_on or step.due_on, refused=f.refused or step.refused, history=history)
 
 
-def open_counts(ledger: Mapping[str, Finding]) -> dict[str, int]:
-    """Unclosed findings per subject."""
-    counts: dict[str, int] = {}
-    for f in ledger.values():
-        if f.status in ACTIVE:
-            counts[f.subject] = counts.get(f.subject, 0) + 1
-    return counts
-
-
 def summary(ledger: Mapping[str, Finding]) -> Sequence[tuple[str, str, str, str, tuple[str, ...]]]:
     """A comparable view of a ledger (id, rule, subject, status, evidence), in ledger order."""
     return [(f.id, f.rule, f.subject, f.status, f.evidence) for f in sorted(ledger.values(), key=lambda f: f.sort_key)]

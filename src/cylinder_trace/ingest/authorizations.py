@@ -1,9 +1,10 @@
 """Fill authorizations: issued after a passing fill check, used by a valve's ``fill_completed``.
 
-:func:`issue_fill_authorization` runs inside the fill check's transaction: it stores the authorization
-and records a ``FillAuthorized`` event in the cylinder's stream. Nothing is published there: the
-command relay (:mod:`cylinder_trace.ingest.commands`) follows the committed events and publishes the
-signed ``authorize_fill``, so MQTT stays out of the transaction and a crash loses no command.
+:func:`issue_fill_authorization` runs inside the fill check's transaction and stores the authorization
+in ``valve_authorizations``. Nothing is published there: the command relay
+(:mod:`cylinder_trace.ingest.commands`) publishes the signed ``authorize_fill`` of every committed row
+not yet published, and marks it published only after the broker acknowledged it, so MQTT stays out of
+the transaction and a crash sends the command again rather than losing it.
 """
 
 from __future__ import annotations

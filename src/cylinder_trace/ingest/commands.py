@@ -38,10 +38,9 @@ from ..domain.rules import catalogue
 from ..mqtt.protocol import authorize_fill_command, commands_topic, encode, lock_command
 from ..mqtt.url import parse_mqtt_url
 from ..store import event_store
-from ..store.db import upsert
 from ..store.event_store import RecordedEvent
-from ..store.projections import checkpoint
-from ..store.tables import cylinders, events, projection_checkpoints, valve_authorizations
+from ..store.projections import checkpoint, save_checkpoint
+from ..store.tables import cylinders, events, valve_authorizations
 from . import metrics
 from .client import Protocol, SessionOptions, configure_transport, connect_kwargs, new_client
 
@@ -145,7 +144,6 @@ class CommandRelay:
         self.poll_s = poll_s
         self.clock = clock
         self.publish_timeout_s = publish_timeout_s
-        self.published = 0
         self.connected = threading.Event()
         self._client: mqtt.Client | None = None
         self._stop = asyncio.Event()
@@ -249,7 +247,7 @@ class CommandRelay:
             done = last_position
 
             async def save(tx: Tx) -> None:
-                await upsert(tx.conn, projection_checkpoints, ["name"], {"name": CHECKPOINT, "position": done})
+                await save_checkpoint(tx.conn, CHECKPOINT, done)
 
             await self.uow.write(save)
         return handled
@@ -273,7 +271,6 @@ class CommandRelay:
             return False
         if not info.is_published():
             return False
-        self.published += 1
         metrics.COMMANDS.labels(command.cmd).inc()
         log.info("published %s to %s", command.cmd, command.valve_id)
         return True

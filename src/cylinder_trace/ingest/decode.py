@@ -42,9 +42,12 @@ class Received:
 class EventMessage:
     item: Received
     message: ValveMessage
-    #: what tells two deliveries of one ``(valve_id, seq)`` apart: the MAC, an HMAC over the canonical
-    #: form of everything else, so (once verified, under the valve's one secret) equal iff the content is
-    digest: str
+
+    @property
+    def digest(self) -> str:
+        """What tells two deliveries of one ``(valve_id, seq)`` apart: the MAC, an HMAC over the canonical
+        form of everything else, so (once verified, under the valve's one secret) equal iff the content is."""
+        return self.message.mac
 
     @property
     def key(self) -> tuple[str, int]:
@@ -91,7 +94,7 @@ def _event(item: Received) -> Decoded:
         return DeadLetter(item, exc.kind.value, exc.reason, _topic_valve_id(item.topic))
     except Exception as exc:  # a parser bug must park the message, not stop the stream
         return DeadLetter(item, "schema", f"unreadable: {type(exc).__name__}", _topic_valve_id(item.topic))
-    return EventMessage(item, message, message.mac)
+    return EventMessage(item, message)
 
 
 def _topic_valve_id(topic: str) -> str | None:

@@ -67,16 +67,13 @@ class Inbox(Generic[T]):
     def __len__(self) -> int:
         return len(self._items)
 
-    async def get_batch(self, max_items: int, linger: float = 0.0) -> list[T]:
-        """At least one item (waits for it), at most ``max_items``: whatever is there right away,
-        plus what arrives within ``linger`` seconds if the batch is not full."""
+    async def get_batch(self, max_items: int) -> list[T]:
+        """At least one item (waits for it), at most ``max_items``: whatever is there right away."""
         while not self._items:
             self._ready.clear()
             if self._items:
                 break
             await self._ready.wait()
-        if linger > 0 and len(self._items) < max_items:
-            await asyncio.sleep(linger)
         batch: list[T] = []
         with self._lock:
             while self._items and len(batch) < max_items:

@@ -62,8 +62,6 @@ class IngestOptions:
     #: most messages per transaction (2,000 drained a backlog about 24 % faster than 500: per-commit
     #: costs, the disk flush among them, are shared by more messages; ``bench/RESULTS-ingest.md``)
     max_batch: int = 2000
-    #: wait this long for more messages when a batch is not full (0: take what is there)
-    linger_s: float = 0.0
     #: messages received and not yet committed before paho's thread stops reading
     inbox_capacity: int = 12000
     #: MQTT 5: unacknowledged messages the broker may send (several batches; see deploy/mosquitto.conf
@@ -80,13 +78,7 @@ class IngestStats:
     received: int = 0
     stored: int = 0
     duplicates: int = 0
-    presence: int = 0
     dead_letters: int = 0
-    replays: int = 0
-    appended: int = 0
-    batches: int = 0
-    acked: int = 0
-    not_acked: int = 0
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -113,7 +105,6 @@ class Ingestor:
         self.address: MqttUrl = parse_mqtt_url(options.url)
         self.stats = IngestStats()
         self.connected = threading.Event()
-        self.subscribed = threading.Event()
         self._generation = 0
         self._generation_lock = threading.Lock()
         self._stopping = threading.Event()
@@ -148,8 +139,6 @@ class Ingestor:
         failed = [r for r in reasons if getattr(r, "is_failure", False)]
         if failed:
             log.error("subscription refused: %s", failed)
-        else:
-            self.subscribed.set()
 
     def _on_disconnect(self, _client: mqtt.Client, _userdata: Any, _flags: Any, reason: Any, _props: Any) -> None:
         with self._generation_lock:
@@ -274,7 +263,7 @@ class Ingestor:
         assert self._inbox is not None and self._stop_requested is not None
         inbox, stop = self._inbox, self._stop_requested
         while not stop.is_set():
-            getter = asyncio.ensure_future(inbox.get_batch(self.options.max_batch, self.options.linger_s))
+            getter = asyncio.ensure_future(inbox.get_batch(self.options.max_batch))
             stopper = asyncio.ensure_future(stop.wait())
             await asyncio.wait({getter, stopper}, return_when=asyncio.FIRST_COMPLETED)
             stopper.cancel()
@@ -373,24 +362,19 @@ class Ingestor:
                 if item.qos == 0:
                     continue
                 if item.generation != current:
-                    self.stats.not_acked += 1  # came on a lost connection: it will be sent again
-                    continue
+                    continue  # came on a lost connection: it will be sent again
                 if item.qos == 1:
                     qos1.append(item.mid)
                 else:
                     client.ack_many(qos1)  # keep the order of arrival
                     qos1 = []
                     client.ack(item.mid, item.qos)
-                self.stats.acked += 1
             client.ack_many(qos1)
 
     def _count(self, outcome: BatchOutcome, batch: Sequence[Received], committed_mono: float) -> None:
         s = self.stats
-        s.batches += 1
         s.stored += outcome.stored
         s.duplicates += outcome.duplicates
-        s.presence += outcome.presence
-        s.appended += outcome.appended
         metrics.BATCH_SIZE.observe(len(batch))
         metrics.MESSAGES.labels("stored").inc(outcome.stored)
         metrics.MESSAGES.labels("duplicate").inc(outcome.duplicates)
@@ -407,7 +391,6 @@ class Ingestor:
         for d in letters:
             metrics.DEAD_LETTERS.labels(d.kind).inc()
             if d.kind == "replay":
-                self.stats.replays += 1
                 metrics.REPLAYS.inc()
 
     def __repr__(self) -> str:

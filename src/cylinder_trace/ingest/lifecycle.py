@@ -21,7 +21,6 @@ from ..domain.canonical import format_ts
 from ..domain.events import NewEvent, cylinder_stream
 from ..domain.rules.valves import report_violations
 from ..domain.valves import VALVE_REPORTED, Authorization, FillVerdict, judge_fill_completed, judge_fill_started
-from ..domain.violations import Violation
 from ..mqtt.protocol import EventType
 from ..store.tables import cylinders
 from .authorizations import lock_authorizations, save_authorization_use
@@ -47,7 +46,6 @@ class LifecycleOutcome:
     appended: int
     #: lifecycle messages of valves not fitted to any cylinder (stored, but in no cylinder's history)
     unfitted: int
-    violations: list[Violation]
 
 
 async def fitted_cylinders(tx: Tx, valve_ids: Sequence[str]) -> dict[str, Fitted]:
@@ -61,14 +59,13 @@ async def fitted_cylinders(tx: Tx, valve_ids: Sequence[str]) -> dict[str, Fitted
 async def record_lifecycle(tx: Tx, messages: Sequence[EventMessage]) -> LifecycleOutcome:
     relevant = sorted((m for m in messages if m.message.lifecycle_relevant), key=lambda m: m.key)
     if not relevant:
-        return LifecycleOutcome(0, 0, [])
+        return LifecycleOutcome(0, 0)
     fitted = await fitted_cylinders(tx, [m.message.valve_id for m in relevant])
     auth_ids = [str(m.message.data["auth_id"]) for m in relevant
                 if m.message.type in _AUTHORIZED_TYPES and m.message.valve_id in fitted]
     auths = await lock_authorizations(tx.conn, auth_ids)
     changed: dict[str, Authorization] = {}
     appended, unfitted = 0, 0
-    violations: list[Violation] = []
     for m in relevant:
         msg = m.message
         cylinder = fitted.get(msg.valve_id)
@@ -91,7 +88,6 @@ async def record_lifecycle(tx: Tx, messages: Sequence[EventMessage]) -> Lifecycl
         found = report_violations(msg.type.value, msg.data, valve_id=msg.valve_id, seq=msg.seq,
                                   cylinder_code=cylinder.code, company_id=cylinder.company_id,
                                   fill_verdict=verdict)
-        violations.extend(found)
         data: dict[str, Any] = {
             "valve_id": msg.valve_id,
             "seq": msg.seq,
@@ -109,4 +105,4 @@ async def record_lifecycle(tx: Tx, messages: Sequence[EventMessage]) -> Lifecycl
         appended += 1
     for auth in changed.values():
         await save_authorization_use(tx.conn, auth)
-    return LifecycleOutcome(appended, unfitted, violations)
+    return LifecycleOutcome(appended, unfitted)

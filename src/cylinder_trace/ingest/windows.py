@@ -6,10 +6,10 @@
 * ``VALVE_FILL_UNRECORDED`` (high): the valve reported a fill under a valid authorization, and the
   station recorded no fill (``CylinderFilled`` or ``FillRefused``) within the window.
 
-:func:`check_fill_windows` runs inside the caller's transaction (a sweep, or the scheduler in
-``serve``), judges only what is due (the window has closed), and appends one ``ValveFillUnmatched``
-event per finding to the cylinder's stream under an id derived from its evidence, so running it twice,
-or from two places at once, records each finding once.
+:func:`check_fill_windows` runs inside the caller's transaction (the scheduler in ``serve``), judges
+only what is due (the window has closed), and appends one ``ValveFillUnmatched`` event per finding to
+the cylinder's stream under an id derived from its evidence, so running it twice, or from two places at
+once, records each finding once.
 """
 
 from __future__ import annotations
@@ -29,9 +29,8 @@ from ..domain.rules.valves import fill_unconfirmed, fill_unrecorded
 from ..domain.valves import VALVE_FILL_UNMATCHED, VALVE_REPORTED, window_bounds
 from ..domain.violations import Violation
 from ..store import event_store
-from ..store.db import upsert
-from ..store.projections import checkpoint
-from ..store.tables import cylinders, events, projection_checkpoints, valve_authorizations
+from ..store.projections import checkpoint, save_checkpoint
+from ..store.tables import cylinders, events, valve_authorizations
 from .lifecycle import valve_event_id
 
 CHECKPOINT: Final = "valve_fill_window"
@@ -98,7 +97,7 @@ async def _unconfirmed(tx: Tx, window: timedelta, limit: int) -> list[Violation]
                       [fill.event_id])
         found.append(violation)
     if done != after:
-        await upsert(conn, projection_checkpoints, ["name"], {"name": CHECKPOINT, "position": done})
+        await save_checkpoint(conn, CHECKPOINT, done)
     return found
 
 

@@ -32,7 +32,7 @@ async def checkpoint(conn: AsyncConnection, name: str) -> int:
     return int(row.position) if row else 0
 
 
-async def _save_checkpoint(conn: AsyncConnection, name: str, position: int) -> None:
+async def save_checkpoint(conn: AsyncConnection, name: str, position: int) -> None:
     await upsert(conn, projection_checkpoints, ["name"], {"name": name, "position": position})
 
 
@@ -58,7 +58,7 @@ async def catch_up(conn: AsyncConnection, projections: Sequence[Projection], bat
                     applied += 1
         cursor = page[-1].position
     for p in projections:
-        await _save_checkpoint(conn, p.name, marks[p.name])
+        await save_checkpoint(conn, p.name, marks[p.name])
     return applied
 
 
@@ -66,5 +66,5 @@ async def rebuild(conn: AsyncConnection, projection: Projection) -> int:
     """Forget everything the projection holds and replay the whole store through it."""
     for table in projection.tables:
         await conn.execute(sa.delete(table))
-    await _save_checkpoint(conn, projection.name, 0)
+    await save_checkpoint(conn, projection.name, 0)
     return await catch_up(conn, [projection])

@@ -10,8 +10,10 @@ from typing import Any
 
 import httpx
 
+from cylinder_trace.app.principals import admin_principal
 from cylinder_trace.app.services import Services
 from cylinder_trace.app.unit_of_work import Tx
+from cylinder_trace.ingest.authorizations import IssuedAuthorization, issue_fill_authorization
 from cylinder_trace.ingest.batch import BatchOutcome, verify, write_batch
 from cylinder_trace.ingest.decode import Received
 from cylinder_trace.ingest.keys import ValveKeys
@@ -70,3 +72,15 @@ async def smart_cylinder(client: httpx.AsyncClient, valve_id: str) -> str:
     await f.ok(await client.post(f"/api/v1/cylinders/{code}/valve", json={
         "event_id": f.eid(), "valve_id": valve_id, "occurred_at": "2026-11-27T08:00:00+08:00"}), 201)
     return code
+
+
+async def authorize(services: Services, code: str) -> IssuedAuthorization:
+    """A fill authorization at station S1 for the cylinder ``code``, as a passing fill check issues it."""
+    async def handler(tx: Tx) -> IssuedAuthorization | None:
+        state = await tx.load_cylinder(code)
+        assert state is not None
+        return await issue_fill_authorization(tx, state, "S1", actor=admin_principal().actor)
+
+    issued = await services.uow.write(handler)
+    assert issued is not None
+    return issued

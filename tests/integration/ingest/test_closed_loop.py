@@ -9,7 +9,6 @@ from typing import Any
 import httpx
 import sqlalchemy as sa
 
-from cylinder_trace.app.principals import admin_principal
 from cylinder_trace.app.services import Services
 from cylinder_trace.app.unit_of_work import Tx
 from cylinder_trace.ingest.authorizations import IssuedAuthorization, issue_fill_authorization
@@ -19,18 +18,7 @@ from cylinder_trace.store.tables import valve_authorizations
 from tests.conftest import Clock
 from tests.support import factories as f
 
-from .helpers import event, ingest, smart_cylinder
-
-
-async def authorize(services: Services, code: str) -> IssuedAuthorization:
-    async def handler(tx: Tx) -> IssuedAuthorization | None:
-        state = await tx.load_cylinder(code)
-        assert state is not None
-        return await issue_fill_authorization(tx, state, "S1", actor=admin_principal().actor)
-
-    issued = await services.uow.write(handler)
-    assert issued is not None
-    return issued
+from .helpers import authorize, event, ingest, smart_cylinder
 
 
 async def windows(services: Services) -> WindowReport:

@@ -9,11 +9,8 @@ from datetime import timedelta
 
 import httpx
 
-from cylinder_trace.app.principals import admin_principal
 from cylinder_trace.app.services import Services
 from cylinder_trace.app.sweeps import run_sweeps
-from cylinder_trace.app.unit_of_work import Tx
-from cylinder_trace.ingest.authorizations import IssuedAuthorization, issue_fill_authorization
 from cylinder_trace.ingest.commands import CommandRelay
 from cylinder_trace.mqtt.protocol import CommandType, command_mac_ok, commands_topic, parse_command_message
 from tests.conftest import Clock
@@ -21,20 +18,9 @@ from tests.integration.broker.subscriber import Subscriber
 from tests.support import factories as f
 from tests.support.mosquitto import RunningMosquitto, mosquitto_fixture
 
-from .helpers import secret_of, smart_cylinder, valve
+from .helpers import authorize, secret_of, smart_cylinder, valve
 
 mosquitto = mosquitto_fixture(scope="module")
-
-
-async def authorize(services: Services, code: str) -> IssuedAuthorization:
-    async def handler(tx: Tx) -> IssuedAuthorization | None:
-        state = await tx.load_cylinder(code)
-        assert state is not None
-        return await issue_fill_authorization(tx, state, "S1", actor=admin_principal().actor)
-
-    issued = await services.uow.write(handler)
-    assert issued is not None
-    return issued
 
 
 async def test_authorizations_and_locks_are_published_signed(

@@ -8,6 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from cylinder_trace.domain.policy import load_policy_book
+from cylinder_trace.domain.rules import sweeps
 from cylinder_trace.domain.rules import valves as rules
 from cylinder_trace.domain.valves import (
     Authorization,
@@ -85,8 +86,8 @@ def test_window_rules_carry_the_window_and_the_evidence() -> None:
 
 def test_offline_after_the_policy_hours() -> None:
     now = T0 + timedelta(hours=72)
-    assert rules.offline("V1", "0699", "C1", T0 + timedelta(minutes=1), now, POLICY) == []
-    [v] = rules.offline("V1", "0699", "C1", T0, now, POLICY)
+    assert sweeps.valve_offline("V1", "0699", "C1", T0 + timedelta(minutes=1), now, POLICY) == []
+    [v] = sweeps.valve_offline("V1", "0699", "C1", T0, now, POLICY)
     assert (v.rule, v.subject) == ("VALVE_OFFLINE", "cylinder:0699")
 
 

@@ -140,12 +140,10 @@ def dual_phase(state: CylinderState, ctx: DeliveryContext) -> list[Violation]:
     return []
 
 
-#: the fill state rules a delivery re-checks (dual phase has its own delivery rule; a scrapped one
-#: also reappears)
-_NOT_FILLABLE_RULES: tuple[fill.StateRule, ...] = (
-    fill.scrapped, fill.seized, fill.unqualified, fill.overdue_inspection, fill.life_expired,
-    fill.swap_inspection_pending, fill.no_smart_valve,
-)
+#: the fill state rules a delivery re-checks: all but dual phase (it has its own delivery rule) and
+#: a scrapped one reappearing (``scrapped`` already names it)
+_NOT_FILLABLE_RULES: tuple[fill.StateRule, ...] = tuple(
+    r for r in fill.STATE_RULES if r not in (fill.dual_phase_valve, fill.scrapped_reappeared))
 
 
 def not_fillable(state: CylinderState, ctx: DeliveryContext) -> list[Violation]:

@@ -58,9 +58,3 @@ def recycling(state: CylinderState, company_id: str | None, handed_in_by: Mappin
     if handed_in_by is None or missing_hand_in_fields(handed_in_by):
         return None
     return Subsidy("recycling", policy.subsidy_recycling_cny, company_id, day)
-
-
-def swap_recycling(company_id: str, day: date, policy: Policy) -> Subsidy | None:
-    if day < policy.subsidy_effective_from:
-        return None
-    return Subsidy("recycling", policy.subsidy_recycling_cny, company_id, day)

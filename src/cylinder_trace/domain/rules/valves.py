@@ -9,7 +9,6 @@ the fill window check and the offline sweep append their own events.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime, timedelta
 from typing import Any
 
 from ..policy import Policy
@@ -63,16 +62,3 @@ def fill_unrecorded(
     return c.VALVE_FILL_UNRECORDED.at(subject("cylinder", cylinder_code), company_id, valve_id=valve_id,
                                       window_minutes=policy.fill_confirm_window_minutes, auth_id=auth_id,
                                       valve_event_id=valve_event_id)
-
-
-def offline(
-    valve_id: str, cylinder_code: str | None, company_id: str | None, last_seen: datetime | None,
-    now: datetime, policy: Policy,
-) -> list[Violation]:
-    """``VALVE_OFFLINE``: nothing heard from the valve for ``valve_offline_hours`` (a valve never heard
-    from counts from when it was registered, which the caller passes as ``last_seen``)."""
-    if last_seen is None or now - last_seen < timedelta(hours=policy.valve_offline_hours):
-        return []
-    target = subject("cylinder", cylinder_code) if cylinder_code else subject("valve", valve_id)
-    return [c.VALVE_OFFLINE.at(target, company_id, valve_id=valve_id, hours=policy.valve_offline_hours,
-                               last_seen=last_seen.isoformat())]
