@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from fastapi.responses import JSONResponse
@@ -13,11 +13,16 @@ from ..app.unit_of_work import Outcome, Tx
 
 
 async def run_command(
-    services: Services, kind: str, body: BaseModel, handler: Callable[[Tx, str], Awaitable[Outcome]]
+    services: Services, kind: str, body: BaseModel, handler: Callable[[Tx, str], Awaitable[Outcome]], *,
+    path: Mapping[str, str] | None = None, event_id: str | None = None,
 ) -> JSONResponse:
+    """``path``: the ids the URL names (a cylinder's code, a swap's id). They are part of what a client's
+    ``event_id`` stands for, so the same ``event_id`` and body sent for another cylinder is a conflict, not
+    a repeat. ``event_id``: when the body's is optional, the one to use instead."""
     payload: dict[str, Any] = body.model_dump(mode="json")
-    event_id = str(payload["event_id"])
-    outcome = await services.uow.command(kind, event_id, payload, lambda tx: handler(tx, event_id))
+    command_id = event_id or str(payload["event_id"])
+    identity = {**payload, "path": dict(path)} if path else payload
+    outcome = await services.uow.command(kind, command_id, identity, lambda tx: handler(tx, command_id))
     return JSONResponse(outcome.body, status_code=outcome.status)
 
 

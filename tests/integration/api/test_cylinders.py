@@ -113,3 +113,15 @@ async def test_today_is_the_local_day_for_the_dates_of_a_registration(client: ht
         "event_id": f.eid(), "model": "YSP35.5", "manufacturer_code": "M01", "manufactured_on": "2026-11-30",
         "owner": {"company_id": "C1"}, "occurred_at": "2026-11-29T00:30:00+08:00"})
     assert tomorrow.status_code == 422 and "manufactured_on" in tomorrow.text
+
+
+async def test_an_event_id_stands_for_one_cylinder_named_in_the_path(client: httpx.AsyncClient) -> None:
+    await f.town(client)
+    first = str((await f.cylinder(client))["code"])
+    second = str((await f.cylinder(client))["code"])
+    seize = {"event_id": f.eid(), "reason": "非法充装", "occurred_at": "2026-11-28T10:00:00+08:00"}
+    done = await f.ok(await client.post(f"/api/v1/cylinders/{first}/seize", json=seize), 201)
+    assert (await client.post(f"/api/v1/cylinders/{first}/seize", json=seize)).json() == done  # a repeat
+    elsewhere = await client.post(f"/api/v1/cylinders/{second}/seize", json=seize)
+    assert elsewhere.status_code == 409  # the same event_id and body for another cylinder is no repeat
+    assert (await f.ok(await client.get(f"/api/v1/cylinders/{second}")))["status"] != "seized"

@@ -100,7 +100,8 @@ async def list_cylinders(
 async def fit_valve(code: str, body: FitValveIn, services: Svc, caller: Caller) -> JSONResponse:
     cmd = FitValve(parse_code(code), body.valve_id, body.occurred_at)
     return await run_command(
-        services, "fit_valve", body, lambda tx, eid: handlers.fit_valve(tx, eid, cmd, caller, services.codes)
+        services, "fit_valve", body, lambda tx, eid: handlers.fit_valve(tx, eid, cmd, caller, services.codes),
+        path={"code": cmd.code},
     )
 
 
@@ -108,7 +109,8 @@ async def fit_valve(code: str, body: FitValveIn, services: Svc, caller: Caller) 
 async def seize(code: str, body: SeizeIn, services: Svc, caller: Caller) -> JSONResponse:
     cmd = SeizeCylinder(parse_code(code), body.reason, body.occurred_at)
     return await run_command(
-        services, "seize", body, lambda tx, eid: handlers.seize(tx, eid, cmd, caller, services.codes)
+        services, "seize", body, lambda tx, eid: handlers.seize(tx, eid, cmd, caller, services.codes),
+        path={"code": cmd.code},
     )
 
 
@@ -117,5 +119,6 @@ async def scrap(code: str, body: ScrapIn, services: Svc, caller: Caller) -> JSON
     handed = body.handed_in_by.model_dump() if body.handed_in_by else None
     cmd = ScrapCylinder(parse_code(code), body.reason, body.occurred_at, body.company_id, handed)
     return await run_command(
-        services, "scrap", body, lambda tx, eid: handlers.scrap(tx, eid, cmd, caller, services.codes)
+        services, "scrap", body, lambda tx, eid: handlers.scrap(tx, eid, cmd, caller, services.codes),
+        path={"code": cmd.code},
     )

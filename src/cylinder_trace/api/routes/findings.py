@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ...app import findings as handlers
-from ...app.unit_of_work import Outcome, Tx
-from ...domain.findings import Action
-from ..commands import REFUSAL_RESPONSES
+from ...domain.findings import Action, Status
+from ...domain.violations import Severity
+from ..commands import REFUSAL_RESPONSES, run_command
 from ..deps import Caller, Svc
 from ..exports import ExportFormat, file_response
 from ..pagination import Cursor, Limit, decode_cursor, encode_cursor
@@ -20,8 +20,6 @@ from ..schemas import FindingNoteIn
 
 router = APIRouter(prefix="/api/v1/findings", tags=["findings"], responses=REFUSAL_RESPONSES)
 
-Status = Literal["open", "rectified", "closed"]
-Severity = Literal["block", "high", "warn"]
 Filter = Annotated[str | None, Query(max_length=200)]
 
 
@@ -60,14 +58,11 @@ async def get_finding(finding_id: str, services: Svc, caller: Caller) -> JSONRes
 
 
 async def _change(services: Svc, caller: Caller, finding_id: str, action: Action, body: FindingNoteIn) -> JSONResponse:
-    event_id = str(body.event_id or uuid.uuid4())
-
-    async def handler(tx: Tx) -> Outcome:
-        return await handlers.change_status(tx, finding_id, action, body.note, caller, event_id)
-
-    payload = {"finding_id": finding_id, **body.model_dump(mode="json")}
-    outcome = await services.uow.command(f"finding_{action}", event_id, payload, handler)
-    return JSONResponse(outcome.body, status_code=outcome.status)
+    return await run_command(
+        services, f"finding_{action}", body,
+        lambda tx, eid: handlers.change_status(tx, finding_id, action, body.note, caller, eid),
+        path={"finding_id": finding_id}, event_id=str(body.event_id or uuid.uuid4()),
+    )
 
 
 @router.post("/{finding_id}/rectify", summary="The responsible company claims the finding rectified, with a note")

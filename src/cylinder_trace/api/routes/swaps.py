@@ -48,4 +48,4 @@ async def post_swap(body: SwapIn, services: Svc, caller: Caller) -> JSONResponse
 async def post_refund(swap_id: str, body: RefundDepositIn, services: Svc, caller: Caller) -> JSONResponse:
     cmd = RefundDeposit(swap_id, body.returned_code, body.occurred_at)
     return await run_command(services, "refund_deposit", body,
-                             lambda tx, eid: handlers.refund_deposit(tx, eid, cmd, caller))
+                             lambda tx, eid: handlers.refund_deposit(tx, eid, cmd, caller), path={"swap_id": swap_id})
