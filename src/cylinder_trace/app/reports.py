@@ -26,6 +26,7 @@ from ..domain.codes import InvalidCode, parse_grai
 from ..domain.events import NewEvent
 from ..domain.rules.catalogue import PUBLIC_REPORT, subject
 from ..store import event_store
+from ..store.db import lock_name
 from ..store.tables import report_submissions
 from .errors import NotFound, RateLimited
 from .principals import Principal
@@ -77,8 +78,8 @@ async def _check_rate(tx: Tx, key: str) -> None:
 
 async def submit_report(tx: Tx, report: PublicReport, client: str) -> Outcome:
     """Record a report and open its ``PUBLIC_REPORT`` finding; 201 with the report's id."""
-    await event_store.lock_appends(tx.conn)  # one report at a time: the rate limit counts exactly
     key = client_key(client)
+    await lock_name(tx.conn, f"report-client:{key}")  # one report of a client at a time: it counts exactly
     await _check_rate(tx, key)
     report_id = str(uuid.uuid4())
     code, code_valid, company_id = report.code, False, None

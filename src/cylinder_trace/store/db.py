@@ -50,3 +50,10 @@ async def upsert(
     stmt = dialect.insert(table).values(**values)
     updates = {k: stmt.excluded[k] for k in values if k not in keys}
     await conn.execute(stmt.on_conflict_do_update(index_elements=list(keys), set_=updates))
+
+
+async def lock_name(conn: AsyncConnection, name: str) -> None:
+    """Hold a lock on ``name`` until the transaction ends (PostgreSQL: a transaction-level advisory lock on
+    the name's 64-bit hash; SQLite has one writer at a time already)."""
+    if conn.dialect.name == "postgresql":
+        await conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtextextended(:name, 0))"), {"name": name})

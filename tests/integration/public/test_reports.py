@@ -3,6 +3,7 @@ code) or on ``report:<id>``; the reporter's contact stays with regulators; per-c
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
@@ -106,3 +107,8 @@ async def test_a_clients_trace_is_kept_only_for_the_window(client: httpx.AsyncCl
         kept = (await conn.execute(sa.select(report_submissions.c.submitted_at))).scalars().all()
     assert kept == [clock.now]
     assert len((await f.ok(await client.get("/api/v1/findings", params={"rule": "PUBLIC_REPORT"})))["items"]) == 2
+
+
+async def test_reports_sent_at_once_from_one_client_are_counted_exactly(client: httpx.AsyncClient) -> None:
+    answers = await asyncio.gather(*(report(client) for _ in range(8)))
+    assert sorted(r.status_code for r in answers) == [201] * 5 + [429] * 3
