@@ -43,8 +43,9 @@ async def logged_text(services: Services) -> str:
 async def test_the_secret_is_kept_apart_from_the_log(client: httpx.AsyncClient, services: Services) -> None:
     await f.company(client)
     body = {"valve_id": "V1", "company_id": "C1", "secret": SECRET}
-    created = await f.ok(await client.post("/api/v1/valves", json=body), 201)
-    assert "secret" not in created
+    answer = await client.post("/api/v1/valves", json=body)
+    created = await f.ok(answer, 201)
+    assert "secret" not in created and SECRET not in answer.text
     assert SECRET not in await logged_text(services)
     [event] = [r for r in await table(services, events)
                if r.type == "RegistryEntryCreated" and r.stream_id.endswith("V1")]
@@ -57,7 +58,10 @@ async def test_the_secret_is_kept_apart_from_the_log(client: httpx.AsyncClient, 
     assert (await client.post("/api/v1/valves", json=body)).status_code == 200  # the same again
     assert (await client.post("/api/v1/valves", json={**body, "secret": OTHER})).status_code == 409
 
-    await f.ok(await client.patch("/api/v1/valves/V1", json={"secret": OTHER}))
+    patched = await client.patch("/api/v1/valves/V1", json={"secret": OTHER})
+    assert patched.status_code == 200
+    for answer in (patched, await client.get("/api/v1/valves/V1")):
+        assert answer.status_code == 200 and SECRET not in answer.text and OTHER not in answer.text
     assert SECRET not in await logged_text(services) and OTHER not in await logged_text(services)
     changed = [r for r in await table(services, events) if r.type == "RegistryEntryChanged"]
     assert [c.data["secrets"] for c in changed] == [{"secret": sha(OTHER)}]

@@ -11,6 +11,8 @@ import sqlalchemy as sa
 
 from cylinder_trace.app.services import Services
 from cylinder_trace.domain.valves import missing_ranges
+from cylinder_trace.ingest.batch import BatchOutcome, Verified
+from cylinder_trace.ingest.ingestor import IngestOptions, Ingestor
 from cylinder_trace.ingest.store import read_missing
 from cylinder_trace.store.tables import dead_letters, valve_messages, valve_status
 from tests.support import factories as f
@@ -178,3 +180,26 @@ async def test_missing_ranges_read_from_the_store_match_the_definition(services:
     async with services.engine.connect() as conn:
         for valve_id, seqs in cases.items():
             assert await read_missing(conn, valve_id) == missing_ranges(seqs), valve_id
+
+
+async def test_a_batch_the_database_refuses_is_split_until_the_message_is_found(
+    client: httpx.AsyncClient, services: Services,
+) -> None:
+    """A data error (not a lost connection) is narrowed down by halves: the offending message is
+    dead-lettered with the database's reason, every other one is stored."""
+    await f.company(client)
+    await valve(client, "V1")
+    ingestor = Ingestor(services.uow, IngestOptions(url="mqtt://127.0.0.1:1", client_id="t"))
+    stored_by_the_ingestor = ingestor._write
+
+    async def refusing_seq_3(checked: Verified) -> BatchOutcome:
+        if any(e.message.seq == 3 for e in checked.events):
+            raise ValueError("value out of range for column")  # what a refused row looks like: not transient
+        return await stored_by_the_ingestor(checked)
+
+    ingestor._write = refusing_seq_3  # type: ignore[method-assign]
+    assert await ingestor._commit([event("V1", seq) for seq in range(1, 7)]) is None  # it was split
+    assert sorted(r.seq for r in await rows(services, valve_messages)) == [1, 2, 4, 5, 6]
+    [letter] = await rows(services, dead_letters)
+    assert letter.kind == "storage_error" and "value out of range" in letter.reason and b'"seq":3' in letter.payload
+    assert (ingestor.stats.stored, ingestor.stats.dead_letters) == (5, 1)

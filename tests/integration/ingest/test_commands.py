@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+from typing import Any
 
 import httpx
+import pytest
 
 from cylinder_trace.app.services import Services
 from cylinder_trace.app.sweeps import run_sweeps
@@ -90,3 +92,33 @@ async def test_a_cylinder_a_sweep_finds_overdue_at_a_customer_gets_its_valve_loc
             assert command.cmd is CommandType.LOCK and command_mac_ok(secret_of("V7"), command)
             assert command.fields["reason"] == "cylinder overdue for inspection (2026-11-29)"
             assert await relay.relay_once() == 0
+
+
+async def test_a_command_the_relay_could_not_mark_sent_goes_out_again(
+    client: httpx.AsyncClient, services: Services, clock: Clock, mosquitto: RunningMosquitto,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """At least once: the broker took the command, then marking it published failed (the database went
+    away): the next pass sends it again, and a valve ignores an auth_id it has used."""
+    await f.town(client)
+    code = await smart_cylinder(client, "V4")
+    issued = await authorize(services, code)
+    relay = CommandRelay(services.uow, mosquitto.url, client_id="ct-test-again", protocol="5", clock=clock)
+    write = services.uow.write
+    failures = [OSError("the database went away after the broker took the command")]
+
+    async def write_failing_once(handler: Any) -> Any:
+        if failures:
+            raise failures.pop()
+        return await write(handler)
+
+    monkeypatch.setattr(services.uow, "write", write_failing_once)
+    with Subscriber(mosquitto.host, mosquitto.port, [commands_topic("V4")]) as valves:
+        async with relay.session():
+            assert await asyncio.to_thread(relay.connected.wait, 30)
+            with pytest.raises(OSError):
+                await relay.relay_once()
+            assert await relay.relay_once() == 1
+            got = await asyncio.to_thread(valves.wait_count, commands_topic("V4"), 2, 30)
+            assert [parse_command_message(g.topic, g.payload).fields["auth_id"] for g in got] == [issued.auth_id] * 2
+            assert await relay.relay_once() == 0  # marked this time
