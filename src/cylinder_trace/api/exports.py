@@ -3,6 +3,7 @@ XLSX (openpyxl). Headers are bilingual: ``中文 (key)``."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import json
@@ -84,11 +85,12 @@ def to_xlsx(title: str, columns: Sequence[str], rows: Sequence[Mapping[str, Any]
     return out.getvalue()
 
 
-def file_response(fmt: ExportFormat, name: str, title: str, columns: Sequence[str],
-                  rows: Sequence[Mapping[str, Any]], footer: Sequence[Any] | None = None) -> Response:
-    """The rows as a CSV or XLSX download (``fmt`` is ``csv`` or ``xlsx``)."""
+async def file_response(fmt: ExportFormat, name: str, title: str, columns: Sequence[str],
+                        rows: Sequence[Mapping[str, Any]], footer: Sequence[Any] | None = None) -> Response:
+    """The rows as a CSV or XLSX download (``fmt`` is ``csv`` or ``xlsx``), written in a worker thread:
+    a whole ledger must not hold up the event loop (``serve`` ingests valve messages on it)."""
     if fmt == "csv":
-        return Response(to_csv(columns, rows, footer), media_type="text/csv; charset=utf-8",
+        return Response(await asyncio.to_thread(to_csv, columns, rows, footer), media_type="text/csv; charset=utf-8",
                         headers=_disposition(f"{name}.csv"))
-    return Response(to_xlsx(title, columns, rows, footer), media_type=XLSX_MEDIA_TYPE,
+    return Response(await asyncio.to_thread(to_xlsx, title, columns, rows, footer), media_type=XLSX_MEDIA_TYPE,
                     headers=_disposition(f"{name}.xlsx"))

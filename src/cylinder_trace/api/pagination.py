@@ -15,11 +15,24 @@ def encode_cursor(key: str) -> str:
     return base64.urlsafe_b64encode(key.encode("utf-8")).decode("ascii")
 
 
-def decode_cursor(cursor: str | None) -> str | None:
+def _not_ours(param: str) -> HTTPException:
+    return HTTPException(422, [{"loc": ["query", param], "msg": "not a cursor from this API", "type": "value_error"}])
+
+
+def decode_cursor(cursor: str | None, param: str = "cursor") -> str | None:
     if cursor is None:
         return None
     try:
         return base64.urlsafe_b64decode(cursor.encode("ascii")).decode("utf-8")
     except (ValueError, UnicodeError):
-        raise HTTPException(422, [{"loc": ["query", "cursor"], "msg": "not a cursor from this API",
-                                   "type": "value_error"}]) from None
+        raise _not_ours(param) from None
+
+
+def decode_position(cursor: str | None, param: str = "cursor") -> int | None:
+    """A cursor that holds a position (a row number to continue after or before)."""
+    raw = decode_cursor(cursor, param)
+    if raw is None:
+        return None
+    if not raw.isdigit():
+        raise _not_ours(param)
+    return int(raw)

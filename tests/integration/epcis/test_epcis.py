@@ -82,3 +82,5 @@ async def test_paging_and_bad_epcs(client: httpx.AsyncClient) -> None:
     assert len(rest.json()["epcisBody"]["queryResults"]["resultsBody"]["eventList"]) == 1 and "Link" not in rest.headers
     bad = await client.get("/api/v1/epcis/events", params={"MATCH_epc": "urn:epc:id:sgtin:123.45.6"})
     assert bad.status_code == 422 and "MATCH_epc" in bad.text
+    not_ours = await client.get("/api/v1/epcis/events", params={"nextPageToken": "bm90LWEtcG9zaXRpb24="})
+    assert not_ours.status_code == 422 and not_ours.json()["detail"][0]["loc"] == ["query", "nextPageToken"]

@@ -152,6 +152,8 @@ async def test_dead_letters_endpoint(client: httpx.AsyncClient, services: Servic
     rest = await f.ok(await client.get("/api/v1/dead-letters", params={"limit": 2, "cursor": page["next_cursor"]}))
     items = page["items"] + rest["items"]
     assert rest["next_cursor"] is None and len(items) == 3
+    not_ours = await client.get("/api/v1/dead-letters", params={"cursor": "bm90LWEtcG9zaXRpb24="})
+    assert not_ours.status_code == 422 and not_ours.json()["detail"][0]["loc"] == ["query", "cursor"]
     by_valve = {i["valve_id"]: i for i in items}
     assert by_valve["V1"]["payload_encoding"] == "base64" and by_valve["V1"]["payload"] == "AAFiaW5hcnk="
     assert by_valve["V2"] == by_valve["V2"] | {"payload": "{oops", "payload_encoding": "utf-8", "kind": "not_json",

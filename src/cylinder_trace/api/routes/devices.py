@@ -5,14 +5,15 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ...app.services import Services
+from ...domain.dates import local_day
 from ...ingest.queries import dead_letter_page, device_status
 from ..deps import Caller, Svc
-from ..pagination import Cursor, Limit, decode_cursor, encode_cursor
+from ..pagination import Cursor, Limit, decode_position, encode_cursor
 
 router = APIRouter(prefix="/api/v1", tags=["devices"])
 
@@ -20,7 +21,7 @@ router = APIRouter(prefix="/api/v1", tags=["devices"])
 async def valve_device_fields(services: Services, valve_id: str) -> dict[str, Any]:
     """The device status of a valve, for the valve registry's read (API.md, Devices)."""
     now = services.uow.clock()
-    policy = services.policy_book.at(services.settings.jurisdiction, now.date())
+    policy = services.policy_book.at(services.settings.jurisdiction, local_day(now, services.settings.timezone))
     offline_after = timedelta(hours=policy.valve_offline_hours)
 
     async def reader(conn: AsyncConnection) -> dict[str, Any]:
@@ -38,11 +39,7 @@ async def list_dead_letters(
     valve_id: Annotated[str | None, Query(max_length=64)] = None,
 ) -> JSONResponse:
     caller.require("admin", "regulator")
-    raw = decode_cursor(cursor)
-    if raw is not None and not raw.isdigit():
-        raise HTTPException(422, [{"loc": ["query", "cursor"], "msg": "not a cursor from this API",
-                                   "type": "value_error"}])
-    before = int(raw) if raw is not None else None
+    before = decode_position(cursor)
 
     async def reader(conn: AsyncConnection) -> dict[str, Any]:
         page = await dead_letter_page(conn, limit=limit, before=before, kind=kind, valve_id=valve_id)

@@ -16,7 +16,7 @@ from ...epcis.mapping import query_document
 from ...epcis.query import EventQuery, query_events
 from ..commands import REFUSAL_RESPONSES
 from ..deps import Caller, Svc
-from ..pagination import Cursor, decode_cursor, encode_cursor
+from ..pagination import Cursor, decode_position, encode_cursor
 
 router = APIRouter(prefix="/api/v1/epcis", tags=["epcis"], responses=REFUSAL_RESPONSES)
 EPCIS_MEDIA = "application/ld+json"
@@ -45,12 +45,7 @@ async def _answer(services: Svc, caller: Caller, q: EventQuery) -> JSONResponse:
 
 
 def _after(token: str | None) -> int:
-    raw = decode_cursor(token)
-    if raw is None:
-        return 0
-    if not raw.isdigit():
-        raise InvalidInput("nextPageToken", "not a page token from this API")
-    return int(raw)
+    return decode_position(token, "nextPageToken") or 0
 
 
 @router.get("/events", summary="EPCIS 2.0 events of cylinders (SimpleEventQuery)")

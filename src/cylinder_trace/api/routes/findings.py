@@ -45,7 +45,7 @@ async def list_findings(
 
     rows, next_key = await services.uow.read(reader)
     if not paged:
-        return file_response(format, "findings", "隐患台账", handlers.COLUMNS, rows)
+        return await file_response(format, "findings", "隐患台账", handlers.COLUMNS, rows)
     return JSONResponse({"items": rows, "next_cursor": encode_cursor(next_key) if next_key else None})
 
 

@@ -34,7 +34,7 @@ async def subsidies(services: Svc, caller: Caller, company_id: CompanyId = None,
     if format == "json":
         return JSONResponse(body)
     footer = ["合计 total", "", "", sum(r["count"] for r in body["rows"]), body["total_cny"], ""]
-    return file_response(format, "subsidies", "补贴台账", handlers.SUBSIDY_COLUMNS, body["rows"], footer)
+    return await file_response(format, "subsidies", "补贴台账", handlers.SUBSIDY_COLUMNS, body["rows"], footer)
 
 
 @router.get("/swaps", summary="产权置换 ledger: one row per swap with its money lines", response_model=None)
@@ -51,4 +51,4 @@ async def swaps(services: Svc, caller: Caller, company_id: CompanyId = None, sta
             "company_pays_user_cny": t["company_pays_user_cny"], "topup_kg": t["topup_kg"],
             "subsidy_cny": t["subsidy_cny"]}
     footer = [sums.get(c, "") for c in handlers.SWAP_COLUMNS]
-    return file_response(format, "swaps", "产权置换台账", handlers.SWAP_COLUMNS, body["rows"], footer)
+    return await file_response(format, "swaps", "产权置换台账", handlers.SWAP_COLUMNS, body["rows"], footer)
