@@ -195,7 +195,6 @@ async def prepare_database(url: str, valves: dict[str, bytes], company_id: str =
 @dataclass(frozen=True, slots=True)
 class Counts:
     rows: int
-    distinct: int
     dead_letters: int
     dead_by_kind: dict[str, int]
     missing: int
@@ -205,7 +204,7 @@ async def counts(dsn_or_url: str) -> Counts:
     dsn = dsn_or_url.replace("postgresql+asyncpg://", "postgresql://")
     conn = await asyncpg.connect(dsn, timeout=5)
     try:
-        rows, distinct = await conn.fetchrow("SELECT count(*), count(DISTINCT (valve_id, seq)) FROM valve_messages")
+        rows = await conn.fetchval("SELECT count(*) FROM valve_messages")
         by_kind = await conn.fetch("SELECT kind, count(*) AS n FROM dead_letters GROUP BY kind")
         kinds = {r["kind"]: r["n"] for r in by_kind}
         missing = await conn.fetchval(  # seqs below each valve's highest that are not stored
@@ -213,7 +212,7 @@ async def counts(dsn_or_url: str) -> Counts:
             "GROUP BY valve_id) AS per_valve")
     finally:
         await conn.close()
-    return Counts(rows, distinct, sum(kinds.values()), kinds, int(missing))
+    return Counts(rows, sum(kinds.values()), kinds, int(missing))
 
 
 def counts_now(url: str) -> Counts | None:

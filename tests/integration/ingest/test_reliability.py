@@ -1,8 +1,9 @@
 """The ingestor against a real Mosquitto (our config) and a real PostgreSQL, while things break:
 SIGKILLed ingestors, a restarted broker, a crashed database, two ingestors sharing a subscription.
 
-Every scenario sends distinct signed messages and checks that the database holds each exactly once
-(``count(*) == count(DISTINCT (valve_id, seq)) == sent``), with no dead letters and no seq gaps.
+Every scenario sends distinct signed messages and checks that the database holds every one of them
+(``count(*) == sent``; ``(valve_id, seq)`` is the primary key, so none can be held twice), with no dead
+letters and no seq gaps.
 """
 
 from __future__ import annotations
@@ -88,11 +89,14 @@ def shared_pg() -> Iterator[tuple[str, str]]:
     asyncio.run(drop_database(PG_ADMIN_DSN, name))
 
 
-def assert_exactly_once(url: str, expected: int) -> None:
-    time.sleep(1.0)  # anything late or doubled would land now
+def assert_all_stored_once(url: str, expected: int) -> None:
+    """Every distinct message sent is stored, with no gap in any valve's seq and nothing dead-lettered.
+    (Stored once each by construction: ``(valve_id, seq)`` is the table's primary key, so what this
+    shows is that nothing acknowledged was lost and no redelivery was refused.)"""
+    time.sleep(1.0)  # anything late would land now
     final = counts_now(url)
     assert final is not None
-    assert (final.rows, final.distinct) == (expected, expected), final
+    assert final.rows == expected, final
     assert final.dead_letters == 0, final
     assert final.missing == 0, final
 
@@ -116,7 +120,7 @@ def test_sigkill_of_the_ingestor_during_a_stream(broker: RestartableMosquitto, s
             ingestor.start()
         publisher.wait(120)
         wait_for_rows(url, len(messages) + 1, 180, alive=[ingestor])
-        assert_exactly_once(url, len(messages) + 1)
+        assert_all_stored_once(url, len(messages) + 1)
         assert ingestor.kills == 4 and len(messages) == 20_000
     finally:
         publisher.close()
@@ -139,7 +143,7 @@ def test_broker_restart_mid_stream(broker: RestartableMosquitto, shared_pg: tupl
         broker.restart()
         publisher.wait(120)
         wait_for_rows(url, len(messages) + 1, 120, alive=[ingestor])
-        assert_exactly_once(url, len(messages) + 1)
+        assert_all_stored_once(url, len(messages) + 1)
         assert ingestor.log().count("connected to") >= 2  # it did lose the broker and come back
     finally:
         publisher.close()
@@ -169,7 +173,7 @@ def test_postgres_crash_mid_stream(broker: RestartableMosquitto, tmp_path: Path)
             pg.start()
             publisher.wait(120)
             wait_for_rows(url, len(messages) + 1, 120, alive=[ingestor])
-            assert_exactly_once(url, len(messages) + 1)
+            assert_all_stored_once(url, len(messages) + 1)
             assert "retrying in" in ingestor.log()  # it did see the database go away
         finally:
             publisher.close()
@@ -199,7 +203,7 @@ def test_two_ingestors_share_the_stream_and_one_is_killed(broker: RestartableMos
         second.start()
         publisher.wait(120)
         wait_for_rows(url, len(messages) + 1, 120, alive=[first, second])
-        assert_exactly_once(url, len(messages) + 1)
+        assert_all_stored_once(url, len(messages) + 1)
         stored = {}
         for ingestor in (first, second):
             assert ingestor.terminate() == 0
