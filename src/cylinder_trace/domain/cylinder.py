@@ -8,6 +8,7 @@ from datetime import date
 from typing import Any, Final, Literal
 
 from . import events as ev
+from .rules.catalogue import LIFECYCLE_INVALID_TRANSITION, subject
 from .violations import Violation
 
 Status = Literal["empty_in_stock", "full_in_stock", "at_customer", "unqualified", "seized", "scrapped"]
@@ -119,15 +120,9 @@ def lifecycle_violation(state: CylinderState | None, action: str) -> Violation |
     ok = not state.is_scrapped and (allowed is None or state.status in allowed)
     if ok:
         return None
-    current = state.status
-    return Violation(
-        rule="LIFECYCLE_INVALID_TRANSITION",
-        severity="block",
-        message_zh=f"气瓶当前状态为“{STATUS_ZH[current]}”，不能执行该操作（{action}）",
-        message_en=f"cylinder is {current}: '{action}' is not allowed from this state",
-        subject=f"cylinder:{state.code}",
-        detail={"current_state": current, "action": action},
-    )
+    return LIFECYCLE_INVALID_TRANSITION.at(subject("cylinder", state.code), state.company_id,
+                                           current_state=state.status, current_state_zh=STATUS_ZH[state.status],
+                                           action=action)
 
 
 def _date(raw: Any) -> date | None:

@@ -7,7 +7,7 @@ through :data:`Checks` (see ``domain/rules``). A refusal lists every broken rule
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
@@ -68,7 +68,7 @@ def _judge(
         return _unknown_code(action, cmd, [v for check in checks for v in check(None, cmd)])
     lifecycle = lifecycle_violation(state, action)
     if lifecycle is not None:
-        found.append(_attributed(lifecycle, state.company_id))
+        found.append(lifecycle)
     for check in checks:
         found.extend(check(state, cmd))
     stream = ev.cylinder_stream(cmd.code)
@@ -80,13 +80,6 @@ def _judge(
         accepted[0] = NewEvent(first.type, {**first.data, "violations": _violations_json(found)},
                                first.occurred_at, first.stream_id)
     return Decision(accepted, found)
-
-
-def _attributed(v: Violation, company_id: str | None) -> Violation:
-    """The violation naming the company responsible for its subject (for the findings ledger)."""
-    if "company_id" in v.detail:
-        return v
-    return replace(v, detail={**v.detail, "company_id": company_id})
 
 
 def _unknown_code(action: str, cmd: Any, found: list[Violation] | None = None) -> Decision:
@@ -224,8 +217,7 @@ def swap(old: CylinderState | None, new: CylinderState | None, cmd: ExecuteSwap,
          accept: Callable[[], list[NewEvent]], checks: Checks = ()) -> Decision:
     """产权置换: the lifecycle of both cylinders plus the checks; a refusal goes on the old one's stream."""
     assert old is not None and new is not None, "the app layer answers unknown codes with 404"
-    found = [_attributed(v, s.company_id) for s, v in ((old, lifecycle_violation(old, "swap_out")),
-                                                       (new, lifecycle_violation(new, "swap_in"))) if v]
+    found = [v for v in (lifecycle_violation(old, "swap_out"), lifecycle_violation(new, "swap_in")) if v]
     for check in checks:
         found.extend(check(old, cmd))
     if blocking(found):

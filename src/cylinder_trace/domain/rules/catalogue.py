@@ -47,7 +47,7 @@ def subject(kind: str, ident: str) -> str:
 # --- lifecycle ----------------------------------------------------------------------------------
 LIFECYCLE_INVALID_TRANSITION: Final = Rule(
     "LIFECYCLE_INVALID_TRANSITION", "block",
-    "气瓶当前状态为“{current_state}”，不能执行该操作（{action}）",
+    "气瓶当前状态为“{current_state_zh}”，不能执行该操作（{action}）",
     "cylinder is {current_state}: '{action}' is not allowed from this state",
 )
 
