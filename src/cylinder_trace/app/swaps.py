@@ -90,10 +90,12 @@ async def refund_deposit(tx: Tx, event_id: str, cmd: RefundDeposit, caller: Prin
     if swap is None:
         raise NotFound("swap", cmd.swap_id)
     caller.require_company(swap.company_id)
-    if swap.deposit_cny <= 0:
-        raise InvalidInput("swap_id", f"swap {swap.swap_id} took no deposit (branch {swap.branch})")
-    if swap.refunded_on is not None:
-        raise Conflict(f"the deposit of swap {swap.swap_id} was already refunded on {swap.refunded_on.isoformat()}")
+    try:
+        swaps.check_refundable(swap)
+    except swaps.NoDeposit as exc:
+        raise InvalidInput("swap_id", str(exc)) from None
+    except swaps.AlreadyRefunded as exc:
+        raise Conflict(str(exc)) from None
     returned = await existing_cylinder(tx, cmd.code, "returned_code")
     if returned.owner.company_id != swap.company_id:
         raise InvalidInput("returned_code", f"cylinder {returned.code} is not a cylinder of company {swap.company_id}")

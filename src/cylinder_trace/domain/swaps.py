@@ -209,17 +209,30 @@ def fold_swap(history: Iterable[tuple[str, Mapping[str, Any]]]) -> SwapState | N
 
 
 class RefundRefused(ValueError):
-    """Why a deposit cannot be refunded (no deposit taken, or already refunded)."""
+    """Why a deposit cannot be refunded."""
+
+
+class NoDeposit(RefundRefused):
+    pass
+
+
+class AlreadyRefunded(RefundRefused):
+    pass
+
+
+def check_refundable(swap: SwapState) -> None:
+    """Raise :class:`NoDeposit` or :class:`AlreadyRefunded` when the swap's deposit cannot be refunded."""
+    if swap.deposit_cny <= 0:
+        raise NoDeposit(f"swap {swap.swap_id} took no deposit (branch {swap.branch})")
+    if swap.refunded_on is not None:
+        raise AlreadyRefunded(f"the deposit of swap {swap.swap_id} was already refunded "
+                              f"on {swap.refunded_on.isoformat()}")
 
 
 def refund_events(swap: SwapState, returned: CylinderState, day: date,
                   occurred_at: datetime) -> list[NewEvent]:
     """The user stops and returns a company cylinder: the deposit goes back, the cylinder comes in."""
-    if swap.deposit_cny <= 0:
-        raise RefundRefused(f"swap {swap.swap_id} took no deposit (branch {swap.branch})")
-    if swap.refunded_on is not None:
-        raise RefundRefused(f"the deposit of swap {swap.swap_id} was already refunded "
-                            f"on {swap.refunded_on.isoformat()}")
+    check_refundable(swap)
     common = {"swap_id": swap.swap_id, "company_id": swap.company_id, "customer_id": swap.customer_id,
               "day": day.isoformat()}
     return [
