@@ -25,6 +25,7 @@ from ..domain.cylinder import STATUS_ZH, CylinderState, state_from_json
 from ..domain.dates import valid_on
 from ..domain.policy import Policy
 from ..domain.rules import fill as fill_rules
+from ..domain.rules.facts import StaffFacts, VehicleFacts
 from ..domain.rules.fill import StateContext
 from ..domain.violations import Violation
 from ..store.tables import cylinders, registry
@@ -81,16 +82,16 @@ def verdict(state: CylinderState, today: date, policy: Policy) -> Verdict:
 
 
 def _worker(entry: Mapping[str, Any], today: date) -> dict[str, Any]:
-    until = entry.get("certificate_valid_until")
+    """As published; ``certified`` as the delivery rule judges it (a certificate number, still valid)."""
     return {"name": entry.get("name", ""), "phone": entry.get("phone", ""),
-            "certificate_no": entry.get("certificate_no"), "certificate_valid_until": until,
-            "certified": valid_on(date.fromisoformat(until) if until else None, today)}
+            "certificate_no": entry.get("certificate_no"), "certificate_valid_until": entry.get(
+                "certificate_valid_until"), "certified": StaffFacts.from_entry(entry).certified_on(today)}
 
 
 def _vehicle(entry: Mapping[str, Any], today: date) -> dict[str, Any]:
-    until = entry.get("permit_valid_until")
-    return {"plate": entry.get("plate", ""), "permit_valid_until": until,
-            "permitted": valid_on(date.fromisoformat(until) if until else None, today)}
+    """As published; ``permitted`` as the delivery rule judges it (a permit number, still valid)."""
+    return {"plate": entry.get("plate", ""), "permit_valid_until": entry.get("permit_valid_until"),
+            "permitted": VehicleFacts.from_entry(entry).permitted_on(today)}
 
 
 async def company_roster(conn: AsyncConnection, company_id: str, today: date) -> dict[str, Any]:

@@ -139,3 +139,4 @@ async def test_no_customer_data_on_the_public_side(client: httpx.AsyncClient) ->
         assert "在用户处" in text_of(html)
     assert (await view(client, owned))["owner"] == {"kind": "customer", "label_zh": "用户自有产权",
                                                     "company_name": "大岗子燃气有限公司"}
+

@@ -13,7 +13,6 @@ from datetime import date, timedelta
 from typing import Any
 
 from ..cylinder import CylinderState
-from ..dates import valid_on
 from ..policy import Policy
 from ..violations import Violation
 from . import catalogue as c
@@ -125,7 +124,7 @@ def vehicle_unpermitted(state: CylinderState, ctx: DeliveryContext) -> list[Viol
     v = ctx.vehicle
     if v is None:
         return []
-    if v.permit_no and valid_on(v.permit_valid_until, ctx.today) and v.company_id == ctx.customer.company_id:
+    if v.permitted_on(ctx.today) and v.company_id == ctx.customer.company_id:
         return []
     until = v.permit_valid_until.isoformat() if v.permit_valid_until else "—"
     return [c.DELIVERY_VEHICLE_UNPERMITTED.at(*_company(ctx), plate=v.plate, valid_until=until,

@@ -72,6 +72,9 @@ class VehicleFacts:
         return VehicleFacts(str(entry["plate"]), str(entry["company_id"]), entry.get("permit_no") or None,
                             _day(entry.get("permit_valid_until")))
 
+    def permitted_on(self, day: date) -> bool:
+        return bool(self.permit_no) and valid_on(self.permit_valid_until, day)
+
 
 @dataclass(frozen=True, slots=True)
 class PremisesFacts:
