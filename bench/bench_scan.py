@@ -27,9 +27,11 @@ import cv2
 import zxingcpp
 from pyzbar import pyzbar
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the synthetic photos live with the tests
+
 from cylinder_trace.domain.codes import InvalidCode, code_from_scan
 from cylinder_trace.labels.scan import decode_codes, load_gray
-from cylinder_trace.labels.synth import CATEGORIES, SynthSample, synth_set
+from tests.support.label_photos import CATEGORIES, SynthSample, synth_set
 
 RESULTS = Path(__file__).with_name("RESULTS-scan.md")
 NOTES = "## Notes"

@@ -1,4 +1,4 @@
-"""Photos of real labels for scan tests: the label the service prints, "photographed" by labels/synth.py."""
+"""Photos of real labels for scan tests: the label the service prints, photographed by label_photos."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 from PIL import Image
 
 from cylinder_trace.labels.render import LabelSpec
-from cylinder_trace.labels.synth import Category, encode_jpeg, synth_frame
+from tests.support.label_photos import Category, encode_jpeg, synth_frame
 
 
 def photo(code: str, digital_link: str, company: str, category: Category = "rotation", seed: int = 7) -> bytes:

@@ -1,4 +1,4 @@
-"""``POST /api/v1/scan`` with photos of real labels (labels/synth.py) through the real endpoint: the code
+"""``POST /api/v1/scan`` with photos of real labels (tests/support/label_photos.py) through the real endpoint: the code
 and the cylinder, the fill check at a station, clear 422s, the size limit, and sightings as evidence."""
 
 from __future__ import annotations

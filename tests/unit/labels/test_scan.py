@@ -10,7 +10,7 @@ from pyzbar import pyzbar
 from cylinder_trace.domain.codes import Grai, make_grai
 from cylinder_trace.labels.render import LabelSpec, label_image, label_png
 from cylinder_trace.labels.scan import UnreadableImage, decode_codes
-from cylinder_trace.labels.synth import CATEGORIES, ean13_image, synth_frame, synth_sample
+from tests.support.label_photos import CATEGORIES, ean13_image, synth_frame, synth_sample
 from tests.unit.labels.support import BASE_URL, COMPANY, Gray, frame_with, qr_png, to_gray, to_png
 
 
