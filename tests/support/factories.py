@@ -144,3 +144,9 @@ async def deliver(
         **extra,
     }
     return await c.post("/api/v1/deliveries", json=body)
+
+
+async def token(c: httpx.AsyncClient, role: str, **scope: str) -> dict[str, str]:
+    """Headers for a new principal of ``role`` (``company_id``, ``staff_id`` … as its scope)."""
+    body = await ok(await c.post("/api/v1/principals", json={"role": role, "name": f"{role} 王", **scope}), 201)
+    return {"Authorization": f"Bearer {body['token']}"}

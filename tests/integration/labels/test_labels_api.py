@@ -12,11 +12,6 @@ from tests.support import factories as f
 COMPANY = "大岗子燃气有限公司"
 
 
-async def token(c: httpx.AsyncClient, role: str, **scope: str) -> dict[str, str]:
-    body = await f.ok(await c.post("/api/v1/principals", json={"role": role, "name": role, **scope}), 201)
-    return {"Authorization": f"Bearer {body['token']}"}
-
-
 async def test_png_label_holds_the_digital_link_and_reads_back(client: httpx.AsyncClient) -> None:
     await f.company(client)
     cyl = await f.cylinder(client)
@@ -43,8 +38,8 @@ async def test_a_label_is_read_like_the_cylinder(client: httpx.AsyncClient) -> N
     await f.company(client)
     await f.company(client, "C2")
     cyl = await f.cylinder(client)
-    other = await token(client, "company_admin", company_id="C2")
-    own = await token(client, "station_operator", company_id="C1")
+    other = await f.token(client, "company_admin", company_id="C2")
+    own = await f.token(client, "station_operator", company_id="C1")
     path = f"/api/v1/cylinders/{cyl['code']}/label"
     assert (await client.get(path, headers=other)).status_code == 403
     assert (await client.get(path, headers=own)).status_code == 200
@@ -82,5 +77,5 @@ async def test_sheet_names_the_bad_or_unknown_code(client: httpx.AsyncClient) ->
     r = await client.post("/api/v1/labels/sheet", json={"codes": ["0690123400001XCYL1", good]})
     assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "codes", "0"]
     assert (await client.post("/api/v1/labels/sheet", json={"codes": []})).status_code == 422
-    other = await token(client, "company_admin", company_id="C2")
+    other = await f.token(client, "company_admin", company_id="C2")
     assert (await client.post("/api/v1/labels/sheet", json={"codes": [good]}, headers=other)).status_code == 403

@@ -13,7 +13,7 @@ from tests.integration.labels.photos import blank_photo, photo
 from tests.support import factories as f
 from tests.unit.labels.support import qr_png
 
-from .test_labels_api import COMPANY, token
+from .test_labels_api import COMPANY
 
 BASE = "http://127.0.0.1:8000"
 SCRAP = {"reason": "报废", "occurred_at": "2026-11-20T10:00:00+08:00"}
@@ -49,7 +49,7 @@ async def test_at_a_station_the_fill_check_answers(client: httpx.AsyncClient) ->
     assert r.status_code == 200, r.text
     check = r.json()["fill_check"]
     assert check["allowed"] is True and check["violations"] == [] and check["code"] == cyl["code"]
-    operator = await token(client, "station_operator", company_id="C1", station_id="S1")
+    operator = await f.token(client, "station_operator", company_id="C1", station_id="S1")
     assert (await scan(client, photo(cyl["code"], cyl["digital_link"], COMPANY), "S1", operator)).status_code == 200
 
 
@@ -59,7 +59,7 @@ async def test_another_companys_cylinder_at_a_station_is_refused_by_rule_and_sho
     await f.company(client, "C2", name="别家燃气公司")
     await f.station(client, "S2", "C2")
     cyl = await f.cylinder(client)
-    operator = await token(client, "station_operator", company_id="C2", station_id="S2")
+    operator = await f.token(client, "station_operator", company_id="C2", station_id="S2")
     image = photo(cyl["code"], cyl["digital_link"], COMPANY)
     assert (await scan(client, image, headers=operator)).status_code == 403
     r = await scan(client, image, "S2", operator)

@@ -9,7 +9,6 @@ from typing import Any
 import httpx
 
 from tests.conftest import Clock
-from tests.integration.labels.test_labels_api import token
 from tests.support import factories as f
 
 PUBLIC = {"Authorization": ""}
@@ -42,7 +41,7 @@ async def test_a_report_on_a_registered_cylinder_opens_a_finding_on_it(client: h
     assert "13511112222" not in str(finding)  # the company sees its finding, never the reporter
     full = await f.ok(await client.get(f"/api/v1/reports/{body['report_id']}"))
     assert full["contact"] == "13511112222" and full["kind"] == "illegal_dealer" and full["code"] == code
-    company = await token(client, "company_admin", company_id="C1")
+    company = await f.token(client, "company_admin", company_id="C1")
     assert (await client.get(f"/api/v1/reports/{body['report_id']}", headers=company)).status_code == 403
     assert (await client.get(f"/api/v1/reports/{body['report_id']}", headers=PUBLIC)).status_code == 401
     assert (await client.get(f"/api/v1/reports/{f.eid()}")).status_code == 404

@@ -14,12 +14,6 @@ SECRET = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
 NOW = "2026-11-28T10:00:00+08:00"
 
 
-async def token(c: httpx.AsyncClient, role: str, **scope: str) -> dict[str, str]:
-    """Headers for a new principal of ``role``."""
-    body = await f.ok(await c.post("/api/v1/principals", json={"role": role, "name": f"{role} 王", **scope}), 201)
-    return {"Authorization": f"Bearer {body['token']}"}
-
-
 async def valve(c: httpx.AsyncClient, valve_id: str, company_id: str = "C1") -> None:
     await f.ok(await c.post("/api/v1/valves", json={"valve_id": valve_id, "company_id": company_id,
                                                    "secret": SECRET}))

@@ -14,7 +14,7 @@ from cylinder_trace.domain.cylinder import CylinderState
 from tests.conftest import Clock
 from tests.support import factories as f
 
-from .helpers import NOW, collect, findings, new_cylinder, restaurant, rules, token
+from .helpers import NOW, collect, findings, new_cylinder, restaurant, rules
 
 
 async def test_fill_check_tells_and_stores_nothing_for_a_good_cylinder(client: httpx.AsyncClient) -> None:
@@ -153,7 +153,7 @@ async def test_safety_checks_hazards_and_supply_suspension(client: httpx.AsyncCl
     suspended = await f.deliver(client, code2, at="2026-12-06T10:00:00+08:00")
     assert suspended.status_code == 422 and rules(suspended.json()) == ["DELIVERY_SUPPLY_SUSPENDED"]
     # the company rectifies: supply resumes
-    admin = await token(client, "company_admin", company_id="C1")
+    admin = await f.token(client, "company_admin", company_id="C1")
     await f.ok(await client.post(f"/api/v1/findings/{hazard['id']}/rectify", json={"note": "已更换胶管"},
                                  headers=admin))
     assert (await f.deliver(client, code2, at="2026-12-06T11:00:00+08:00")).status_code == 201

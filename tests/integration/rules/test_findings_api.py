@@ -16,7 +16,7 @@ from cylinder_trace.store.tables import finding_evidence, finding_history, findi
 from tests.support import factories as f
 
 from .helpers import findings as list_findings
-from .helpers import token, xlsx_rows
+from .helpers import xlsx_rows
 
 
 async def _some_findings(c: httpx.AsyncClient) -> str:
@@ -58,10 +58,10 @@ async def test_rectify_close_reopen_with_who_and_when(client: httpx.AsyncClient)
     overdue = await _some_findings(client)
     (finding,) = await list_findings(client, rule="FILL_OVERDUE_INSPECTION")
     fid = finding["id"]
-    company = await token(client, "company_admin", company_id="C1")
+    company = await f.token(client, "company_admin", company_id="C1")
     await f.company(client, "C2")
-    other = await token(client, "company_admin", company_id="C2")
-    regulator = await token(client, "regulator")
+    other = await f.token(client, "company_admin", company_id="C2")
+    regulator = await f.token(client, "regulator")
     url = f"/api/v1/findings/{fid}"
     # only a regulator closes, and only what the company claimed rectified
     assert (await client.post(f"{url}/close", json={"note": "x"}, headers=regulator)).status_code == 409
@@ -99,7 +99,7 @@ async def test_rectify_close_reopen_with_who_and_when(client: httpx.AsyncClient)
 async def test_rebuilding_from_zero_gives_the_same_ledger(client: httpx.AsyncClient, services: Services) -> None:
     await _some_findings(client)
     (finding,) = await list_findings(client, rule="FILL_OVERFILL")
-    company = await token(client, "company_admin", company_id="C1")
+    company = await f.token(client, "company_admin", company_id="C1")
     await f.ok(await client.post(f"/api/v1/findings/{finding['id']}/rectify", json={"note": "已排残"},
                                  headers=company))
 

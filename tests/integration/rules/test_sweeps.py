@@ -13,7 +13,7 @@ from cylinder_trace.store import tables
 from tests.conftest import Clock
 from tests.support import factories as f
 
-from .helpers import findings, new_cylinder, restaurant, token
+from .helpers import findings, new_cylinder, restaurant
 
 
 async def test_sweeps_open_once(client: httpx.AsyncClient, services: Services, clock: Clock) -> None:
@@ -25,8 +25,8 @@ async def test_sweeps_open_once(client: httpx.AsyncClient, services: Services, c
     assert (await f.fill(client, at_customer)).status_code == 201
     assert (await f.deliver(client, at_customer)).status_code == 201
     valved = await new_cylinder(client, "V9")
-    regulator = await token(client, "regulator")
-    company = await token(client, "company_admin", company_id="C1")
+    regulator = await f.token(client, "regulator")
+    company = await f.token(client, "company_admin", company_id="C1")
     assert (await client.post("/api/v1/sweeps", headers=company)).status_code == 403
 
     first = await f.ok(await client.post("/api/v1/sweeps", headers=regulator))

@@ -19,7 +19,7 @@ from cylinder_trace.settings import Settings
 from tests.conftest import ADMIN_TOKEN, Clock
 from tests.support import factories as f
 
-from .helpers import NOW, fit, new_cylinder, restaurant, rules, token, xlsx_rows
+from .helpers import NOW, fit, new_cylinder, restaurant, rules, xlsx_rows
 
 HANDED = {"name": "孙七", "id_number": "220102197001011234", "phone": "13600000000", "address": "大岗子镇东街3号"}
 
@@ -150,7 +150,7 @@ async def test_the_town(town: httpx.AsyncClient) -> None:
     assert {x["company_id"] for x in ledger} == {"C1"} and {x["status"] for x in ledger} == {"open"}
     # the company rectifies the overfill, the regulator closes it (销号)
     overfill = next(x for x in ledger if x["rule"] == "FILL_OVERFILL")
-    company, regulator = await token(c, "company_admin", company_id="C1"), await token(c, "regulator")
+    company, regulator = await f.token(c, "company_admin", company_id="C1"), await f.token(c, "regulator")
     await f.ok(await c.post(f"/api/v1/findings/{overfill['id']}/rectify", json={"note": "已排残并复检"},
                             headers=company))
     await f.ok(await c.post(f"/api/v1/findings/{overfill['id']}/close", json={"note": "核查属实"}, headers=regulator))
