@@ -1,4 +1,5 @@
-"""Running a command from a route: idempotent by the client's ``event_id``, one transaction."""
+"""Running a command from a route: idempotent by the client's ``event_id``, stored with the commands
+that arrive beside it (group commit)."""
 
 from __future__ import annotations
 
@@ -9,20 +10,22 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from ..app.services import Services
-from ..app.unit_of_work import Outcome, Tx
+from ..app.unit_of_work import Needs, Outcome, Tx
 
 
 async def run_command(
     services: Services, kind: str, body: BaseModel, handler: Callable[[Tx, str], Awaitable[Outcome]], *,
-    path: Mapping[str, str] | None = None, event_id: str | None = None,
+    path: Mapping[str, str] | None = None, event_id: str | None = None, needs: Needs | None = None,
 ) -> JSONResponse:
     """``path``: the ids the URL names (a cylinder's code, a swap's id). They are part of what a client's
     ``event_id`` stands for, so the same ``event_id`` and body sent for another cylinder is a conflict, not
-    a repeat. ``event_id``: when the body's is optional, the one to use instead."""
+    a repeat. ``event_id``: when the body's is optional, the one to use instead. ``needs``: what the command
+    reads and changes (see :class:`~cylinder_trace.app.batch.Needs`); without it the command is stored in a
+    transaction of its own."""
     payload: dict[str, Any] = body.model_dump(mode="json")
     command_id = event_id or str(payload["event_id"])
     identity = {**payload, "path": dict(path)} if path else payload
-    outcome = await services.uow.command(kind, command_id, identity, lambda tx: handler(tx, command_id))
+    outcome = await services.uow.command(kind, command_id, identity, lambda tx: handler(tx, command_id), needs)
     return JSONResponse(outcome.body, status_code=outcome.status)
 
 

@@ -1,7 +1,8 @@
 """Bulk census import (普查导入): a company's existing cylinders from a CSV or XLSX file.
 
-Each good row goes through the same handler as ``POST /api/v1/cylinders`` (``register_cylinder``),
-many rows to a transaction, each row in a savepoint so a bad one costs only itself. Bad rows are
+Each good row goes through the same handler as ``POST /api/v1/cylinders`` (``register_cylinder``) as a
+command of its own, and the unit of work stores many of them in one transaction (a refused row costs
+only itself: ``app/appender.py``). Bad rows are
 reported with their row number, the column and the reason, and nothing of them is stored.
 
 Idempotent: a row's ``event_id`` is derived from what the row *is* — its code (given, or made from
@@ -15,6 +16,7 @@ Columns (first row of the file or first sheet; names are case-insensitive): see 
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import uuid
@@ -25,9 +27,11 @@ from pathlib import Path
 from typing import Any, Final, Literal
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..domain.canonical import canonical_json
 from ..domain.codes import ASSET_TYPE_BY_MODEL, SERIAL_RE, InvalidCode, parse_grai
+from ..store.db import any_of
 from ..store.tables import command_log
 from .cylinders import (
     CodeSettings,
@@ -40,7 +44,7 @@ from .cylinders import (
 from .errors import AppError, Conflict, Forbidden, InvalidInput
 from .principals import Principal
 from .registries import get_entry
-from .unit_of_work import Outcome, Tx, UnitOfWork, command_body_hash, run_once
+from .unit_of_work import Needs, Outcome, Tx, UnitOfWork, command_body_hash
 
 #: every column the import reads, with what it means (the CLI help and the README show this)
 COLUMNS: Final[dict[str, str]] = {
@@ -328,32 +332,48 @@ class _Done:
     error: RowError | None = None
 
 
-async def _batch(tx: Tx, batch: Sequence[CensusRow], principal: Principal, codes: CodeSettings,
-                 occurred_at: datetime) -> list[_Done]:
-    bodies = {r.event_id: {"company_id": principal.company_id, **r.values} for r in batch}
-    known = {row.event_id: row for row in (await tx.conn.execute(
-        sa.select(command_log.c.event_id, command_log.c.body_hash, command_log.c.response).where(
-            command_log.c.event_id.in_(list(bodies))))).all()}
-    done: list[_Done] = []
-    for row in batch:
+async def _logged(uow: UnitOfWork, event_ids: Sequence[str]) -> dict[str, tuple[str, dict[str, Any]]]:
+    """The body hash and answer of each row already imported (one query for a whole chunk)."""
+    async def reader(conn: AsyncConnection) -> dict[str, tuple[str, dict[str, Any]]]:
+        rows = await conn.execute(sa.select(command_log.c.event_id, command_log.c.body_hash, command_log.c.response)
+                                  .where(any_of(conn, command_log.c.event_id, list(event_ids))))
+        return {r.event_id: (r.body_hash, r.response) for r in rows}
+
+    return await uow.read(reader)
+
+
+def _needs(row: CensusRow, company_id: str) -> Needs:
+    v = row.values
+    customers = [c for c in (v.get("owner_customer_id"), v.get("at_customer_id")) if c]
+    return Needs(codes=(row.code,) if row.code else (),
+                 entries=(("company", company_id), *(("customer", c) for c in customers)))
+
+
+async def _import_chunk(uow: UnitOfWork, chunk: Sequence[CensusRow], principal: Principal, codes: CodeSettings,
+                        occurred_at: datetime) -> list[_Done]:
+    """Every row of ``chunk`` through the register handler, as commands stored together."""
+    assert principal.company_id is not None
+    company_id = principal.company_id
+    bodies = {r.event_id: {"company_id": company_id, **r.values} for r in chunk}
+    known = await _logged(uow, list(bodies))
+
+    async def one(row: CensusRow) -> _Done:
         body = bodies[row.event_id]
         seen = known.get(row.event_id)
-        if seen is not None and seen.body_hash == command_body_hash(COMMAND_KIND, body):
-            done.append(_Done(row, "already_present", str(seen.response.get("code", row.code or ""))))
-            continue
+        if seen is not None and seen[0] == command_body_hash(COMMAND_KIND, body):
+            return _Done(row, "already_present", str(seen[1].get("code", row.code or "")))
 
-        async def handler(tx: Tx, row: CensusRow = row) -> Outcome:
+        async def handler(tx: Tx) -> Outcome:
             reg = _registration(row, row.event_id, occurred_at)
             return await register_cylinder(tx, reg, principal, codes, source="import")
 
         try:
-            async with tx.conn.begin_nested():
-                outcome = await run_once(tx, COMMAND_KIND, row.event_id, body, handler, unseen=seen is None)
+            outcome = await uow.command(COMMAND_KIND, row.event_id, body, handler, _needs(row, company_id))
         except AppError as exc:
-            done.append(_Done(row, "error", error=_error(row, exc)))
-            continue
-        done.append(_Done(row, "imported", str(outcome.body.get("code"))))
-    return done
+            return _Done(row, "error", error=_error(row, exc))
+        return _Done(row, "imported", str(outcome.body.get("code")))
+
+    return list(await asyncio.gather(*(one(row) for row in chunk)))
 
 
 async def company_context(uow: UnitOfWork, company_id: str, codes: CodeSettings) -> RowContext:
@@ -382,11 +402,7 @@ async def import_census(
     at = occurred_at or uow.clock()
     for start in range(0, len(rows), batch_size):
         batch = rows[start:start + batch_size]
-
-        async def write(tx: Tx, batch: Sequence[CensusRow] = batch) -> list[_Done]:
-            return await _batch(tx, batch, principal, codes, at)
-
-        for outcome in await uow.write(write):
+        for outcome in await _import_chunk(uow, batch, principal, codes, at):
             if outcome.status == "error":
                 assert outcome.error is not None
                 report.errors.append(outcome.error)

@@ -23,18 +23,17 @@ from ..domain.commands import (
 )
 from ..domain.cylinder import CylinderState, state_to_json
 from ..domain.decide import Decision
-from ..domain.events import cylinder_stream
 from ..domain.policy import UnknownModel
 from ..domain.rules import delivery as delivery_rules
 from ..domain.rules import fill as fill_rules
 from ..domain.rules import subsidies
 from ..store.event_store import RecordedEvent
-from ..store.tables import code_counters, cylinders, events, subsidy_lines
+from ..store.tables import cylinders, subsidy_lines
 from . import fill_checks
 from .errors import Conflict, InvalidInput, NotFound
 from .principals import Principal
 from .registries import require_entry
-from .unit_of_work import Outcome, Tx
+from .unit_of_work import Needs, Outcome, Tx
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,26 +59,58 @@ def parse_code(code: str, field: str = "code") -> str:
         raise InvalidInput(field, exc.reason) from None
 
 
-async def _next_serial(tx: Tx, prefix: str, asset_type: int) -> str:
-    """The next free serial for a prefix and asset type (skipping any given by hand)."""
-    row = (await tx.conn.execute(sa.select(code_counters.c.next_serial).where(
-        code_counters.c.prefix == prefix, code_counters.c.asset_type == asset_type))).first()
-    serial = int(row.next_serial) if row else 1
-    while True:
-        code = make_grai(prefix, asset_type, str(serial)).code
-        # the event store, not the projection: a batch may register codes its projections have not seen yet
-        taken = (await tx.conn.execute(sa.select(events.c.position).where(
-            events.c.stream_id == cylinder_stream(code), events.c.version == 1))).first()
-        if taken is None:
-            break
-        serial += 1
-    values = {"prefix": prefix, "asset_type": asset_type, "next_serial": serial + 1}
-    if row is None:
-        await tx.conn.execute(sa.insert(code_counters).values(**values))
-    else:
-        await tx.conn.execute(sa.update(code_counters).where(
-            code_counters.c.prefix == prefix, code_counters.c.asset_type == asset_type).values(next_serial=serial + 1))
-    return str(serial)
+def named_codes(*codes: str | None) -> tuple[str, ...]:
+    """The well-formed codes among ``codes``, normalized (a malformed one is the handler's to refuse)."""
+    named: list[str] = []
+    for code in codes:
+        if code is None:
+            continue
+        try:
+            named.append(parse_grai(code).code)
+        except InvalidCode:
+            continue
+    return tuple(named)
+
+
+# --- what each command reads and changes, for the batch it is stored with (``app/batch.py``) ---------
+def registration_needs(company_id: str | None, customer_id: str | None, code: str | None,
+                       at_customer_id: str | None = None) -> Needs:
+    entries: list[tuple[str, str]] = []
+    if company_id:
+        entries.append(("company", company_id))
+    if customer_id:
+        entries.append(("customer", customer_id))
+    if at_customer_id:
+        entries.append(("customer", at_customer_id))
+    return Needs(codes=named_codes(code), entries=tuple(entries))
+
+
+def fill_needs(cmd: RecordFill) -> Needs:
+    return Needs(codes=named_codes(cmd.code), entries=(("station", cmd.station_id), ("staff", cmd.filler_id)))
+
+
+def delivery_needs(cmd: RecordDelivery) -> Needs:
+    vehicle = (("vehicle", cmd.vehicle_plate),) if cmd.vehicle_plate else ()
+    return Needs(codes=named_codes(cmd.code), entries=(("customer", cmd.customer_id), ("staff", cmd.worker_id),
+                                                       *vehicle), keys=(f"customer:{cmd.customer_id}",))
+
+
+def collection_needs(cmd: RecordCollection) -> Needs:
+    return Needs(codes=named_codes(cmd.code), entries=(("customer", cmd.customer_id), ("staff", cmd.worker_id)),
+                 keys=(f"customer:{cmd.customer_id}",))
+
+
+def inspection_needs(cmd: RecordInspection) -> Needs:
+    return Needs(codes=named_codes(cmd.code), entries=(("agency", cmd.agency_id),))
+
+
+def valve_fitting_needs(cmd: FitValve) -> Needs:
+    return Needs(codes=(cmd.code,), entries=(("valve", cmd.valve_id),), keys=(f"valve:{cmd.valve_id}",))
+
+
+def cylinder_needs(code: str, *entries: tuple[str, str]) -> Needs:
+    """A command about one cylinder (seize, scrap) that reads ``entries``."""
+    return Needs(codes=(code,), entries=entries)
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,12 +169,12 @@ async def register_cylinder(
         raise InvalidInput("last_inspected_on", "must lie between manufacture and today")
     serving_company: str | None
     if reg.owner_customer_id is not None:
-        customer = await require_entry(tx.conn, "customer", reg.owner_customer_id, "owner.customer_id")
+        customer = await require_entry(tx, "customer", reg.owner_customer_id, "owner.customer_id")
         serving_company = customer["company_id"]
         prefix = codes.jurisdiction_prefix
     else:
         assert reg.owner_company_id is not None
-        company = await require_entry(tx.conn, "company", reg.owner_company_id, "owner.company_id")
+        company = await require_entry(tx, "company", reg.owner_company_id, "owner.company_id")
         serving_company = None
         prefix = company_code_prefix(company, codes)
     principal.require("admin", "regulator", "company_admin", "station_operator")
@@ -151,7 +182,7 @@ async def register_cylinder(
     if reg.at_customer_id is not None and reg.at_customer_id != reg.owner_customer_id:
         if reg.owner_customer_id is not None:
             raise InvalidInput("at_customer_id", "a customer's own cylinder is registered at that customer")
-        held_by = await require_entry(tx.conn, "customer", reg.at_customer_id, "at_customer_id")
+        held_by = await require_entry(tx, "customer", reg.at_customer_id, "at_customer_id")
         if held_by["company_id"] != reg.owner_company_id:
             raise InvalidInput("at_customer_id", f"customer {reg.at_customer_id} is served by company "
                                f"{held_by['company_id']}, not by the owner {reg.owner_company_id}")
@@ -163,9 +194,9 @@ async def register_cylinder(
             raise InvalidInput("serial", f"does not match the code's serial {grai.serial!r}")
     else:
         asset_type = asset_type_for(reg.model, prefix)
-        grai = generated_grai(prefix, asset_type, reg.serial or await _next_serial(tx, prefix, asset_type))
+        grai = generated_grai(prefix, asset_type, reg.serial or await tx.next_serial(prefix, asset_type))
         code, prefix_length = grai.code, len(prefix)
-    if await tx.load_stream(f"cylinder:{code}"):
+    if await tx.load_cylinder(code) is not None:
         raise Conflict(f"code {code} is already registered")
     cmd = RegisterCylinder(
         code=code, prefix_length=prefix_length, serial=grai.serial, model=reg.model,
@@ -214,9 +245,9 @@ async def existing_cylinder(tx: Tx, code: str, field: str = "code") -> CylinderS
 
 async def record_fill(tx: Tx, event_id: str, cmd: RecordFill, principal: Principal, codes: CodeSettings) -> Outcome:
     principal.require("admin", "station_operator", "company_admin")
-    station = await require_entry(tx.conn, "station", cmd.station_id, "station_id")
+    station = await require_entry(tx, "station", cmd.station_id, "station_id")
     principal.require_company(station["company_id"])
-    filler = await require_entry(tx.conn, "staff", cmd.filler_id, "filler_id")
+    filler = await require_entry(tx, "staff", cmd.filler_id, "filler_id")
     state = await tx.load_cylinder(parse_code(cmd.code))
     ctx = await fill_checks.fill_context(tx, station, filler, cmd.occurred_at, cmd.net_mass_kg, cmd.checks)
     return await _record(tx, decide.fill(state, cmd, [fill_rules.fill_check(ctx)]), event_id, principal, codes)
@@ -226,12 +257,12 @@ async def record_delivery(
     tx: Tx, event_id: str, cmd: RecordDelivery, principal: Principal, codes: CodeSettings
 ) -> Outcome:
     principal.require("admin", "delivery_worker", "company_admin", "station_operator")
-    customer = await require_entry(tx.conn, "customer", cmd.customer_id, "customer_id")
+    customer = await require_entry(tx, "customer", cmd.customer_id, "customer_id")
     principal.require_company(customer["company_id"])
-    worker = await require_entry(tx.conn, "staff", cmd.worker_id, "worker_id")
+    worker = await require_entry(tx, "staff", cmd.worker_id, "worker_id")
     vehicle = None
     if cmd.vehicle_plate is not None:
-        vehicle = await require_entry(tx.conn, "vehicle", cmd.vehicle_plate, "vehicle_plate")
+        vehicle = await require_entry(tx, "vehicle", cmd.vehicle_plate, "vehicle_plate")
     state = await existing_cylinder(tx, cmd.code)
     ctx = await fill_checks.delivery_context(tx, customer, cmd.occurred_at, worker=worker, vehicle=vehicle,
                                              safety_check=cmd.safety_check, excluding=(state.code,))
@@ -243,9 +274,9 @@ async def record_collection(
     tx: Tx, event_id: str, cmd: RecordCollection, principal: Principal, codes: CodeSettings
 ) -> Outcome:
     principal.require("admin", "delivery_worker", "company_admin", "station_operator")
-    customer = await require_entry(tx.conn, "customer", cmd.customer_id, "customer_id")
+    customer = await require_entry(tx, "customer", cmd.customer_id, "customer_id")
     principal.require_company(customer["company_id"])
-    await require_entry(tx.conn, "staff", cmd.worker_id, "worker_id")
+    await require_entry(tx, "staff", cmd.worker_id, "worker_id")
     state = await existing_cylinder(tx, cmd.code)
     return await _record(tx, decide.collect(state, cmd), event_id, principal, codes)
 
@@ -254,7 +285,7 @@ async def record_inspection(
     tx: Tx, event_id: str, cmd: RecordInspection, principal: Principal, codes: CodeSettings
 ) -> Outcome:
     principal.require("admin", "inspector")
-    await require_entry(tx.conn, "agency", cmd.agency_id, "agency_id")
+    await require_entry(tx, "agency", cmd.agency_id, "agency_id")
     if principal.agency_id is not None and principal.agency_id != cmd.agency_id:
         raise InvalidInput("agency_id", "an inspector records only for its own agency")
     state = await existing_cylinder(tx, cmd.code)
@@ -265,7 +296,7 @@ async def record_inspection(
 async def fit_valve(tx: Tx, event_id: str, cmd: FitValve, principal: Principal, codes: CodeSettings) -> Outcome:
     principal.require("admin", "company_admin", "station_operator", "inspector")
     state = await existing_cylinder(tx, cmd.code)
-    valve = await require_entry(tx.conn, "valve", cmd.valve_id, "valve_id")
+    valve = await require_entry(tx, "valve", cmd.valve_id, "valve_id")
     principal.require_company(state.company_id)
     if valve["company_id"] != state.company_id:
         raise InvalidInput("valve_id", f"valve belongs to company {valve['company_id']}, not {state.company_id}")
@@ -293,7 +324,7 @@ async def scrap(tx: Tx, event_id: str, cmd: ScrapCylinder, principal: Principal,
     state = await existing_cylinder(tx, cmd.code)
     company_id = cmd.company_id or principal.company_id
     if company_id is not None:
-        await require_entry(tx.conn, "company", company_id, "company_id")
+        await require_entry(tx, "company", company_id, "company_id")
     principal.require_company(company_id)
     if not principal.sees_all_companies and state.company_id != company_id and state.owner.customer_id is None:
         principal.require_company(state.company_id)

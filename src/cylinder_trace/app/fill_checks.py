@@ -43,7 +43,7 @@ from ..store.tables import cylinders, findings
 from .errors import InvalidInput
 from .principals import Principal
 from .registries import require_entry
-from .unit_of_work import Outcome, Tx
+from .unit_of_work import Needs, Outcome, Tx
 
 #: rules a mere sighting is evidence of: recorded even by a check that refuses nothing
 EVIDENCE_ON_SIGHT: Final = frozenset({rules.SCRAPPED_CYLINDER_REAPPEARED.code, rules.FILL_UNKNOWN_CODE.code})
@@ -87,7 +87,7 @@ def rule_day(tx: Tx, at: datetime, field: str = "occurred_at") -> tuple[date, Po
 async def fill_context(tx: Tx, station: Mapping[str, Any], filler: Mapping[str, Any] | None, at: datetime,
                        net_mass_kg: float | None = None, checks: Mapping[str, bool] | None = None) -> FillContext:
     today, policy = rule_day(tx, at)
-    company = await require_entry(tx.conn, "company", str(station["company_id"]), "station_id")
+    company = await require_entry(tx, "company", str(station["company_id"]), "station_id")
     return FillContext(
         today=today, policy=policy, station=StationFacts.from_entry(station),
         company=CompanyFacts.from_entry(company), filler=StaffFacts.from_entry(filler) if filler else None,
@@ -99,8 +99,13 @@ async def held_models(tx: Tx, customer_id: str, company_id: str, excluding: tupl
     """Models of the cylinders at a customer's premises now (owned by or served from the company)."""
     rows = (await tx.conn.execute(sa.select(cylinders.c.code, cylinders.c.state).where(
         cylinders.c.status == "at_customer", cylinders.c.company_id == company_id))).all()
-    return tuple(str(r.state["model"]) for r in rows
-                 if r.state.get("customer_id") == customer_id and r.code not in excluding)
+    staged = tx.staged_states()
+    held = {str(r.code): str(r.state["model"]) for r in rows
+            if r.state.get("customer_id") == customer_id and r.code not in staged}
+    held.update({code: s.model for code, s in staged.items()
+                 if s is not None and s.status == "at_customer" and s.company_id == company_id
+                 and s.customer_id == customer_id})
+    return tuple(model for code, model in sorted(held.items()) if code not in excluding)
 
 
 async def hazard_facts(tx: Tx, customer_id: str) -> tuple[HazardFacts, ...]:
@@ -134,6 +139,15 @@ class FillCheckRequest:
     filler_id: str | None = None
 
 
+def fill_check_needs(req: FillCheckRequest) -> Needs:
+    try:
+        codes: tuple[str, ...] = (parse_grai(req.code).code,)
+    except InvalidCode:
+        codes = ()
+    filler = (("staff", req.filler_id),) if req.filler_id else ()
+    return Needs(codes=codes, entries=(("station", req.station_id), *filler))
+
+
 def judge_fill(state: CylinderState | None, code: str, ctx: FillContext) -> list[Violation]:
     """Every rule a fill of ``code`` at this station would break now, the lifecycle included."""
     if state is None:
@@ -145,9 +159,9 @@ def judge_fill(state: CylinderState | None, code: str, ctx: FillContext) -> list
 async def check_fill(tx: Tx, req: FillCheckRequest, principal: Principal,
                      authorizer: IssueFillAuthorization | None = None) -> dict[str, Any]:
     principal.require("admin", "company_admin", "station_operator")
-    station = await require_entry(tx.conn, "station", req.station_id, "station_id")
+    station = await require_entry(tx, "station", req.station_id, "station_id")
     principal.require_company(str(station["company_id"]))
-    filler = await require_entry(tx.conn, "staff", req.filler_id, "filler_id") if req.filler_id else None
+    filler = await require_entry(tx, "staff", req.filler_id, "filler_id") if req.filler_id else None
     try:
         code = parse_grai(req.code).code
     except InvalidCode as exc:
@@ -182,12 +196,17 @@ def safety_check_stream(customer_id: str) -> str:
     return f"safety-checks:{customer_id}"
 
 
+def safety_check_needs(cmd: RecordSafetyCheck) -> Needs:
+    return Needs(entries=(("customer", cmd.customer_id), ("staff", cmd.worker_id)),
+                 streams=(safety_check_stream(cmd.customer_id),), keys=(f"customer:{cmd.customer_id}",))
+
+
 async def record_safety_check(tx: Tx, event_id: str, cmd: RecordSafetyCheck, principal: Principal) -> Outcome:
     """Hazards found open a high ``HAZARD_FOUND`` finding on the customer, due in ``hazard_rectify_days``."""
     principal.require("admin", "company_admin", "station_operator", "delivery_worker")
-    customer = await require_entry(tx.conn, "customer", cmd.customer_id, "customer_id")
+    customer = await require_entry(tx, "customer", cmd.customer_id, "customer_id")
     principal.require_company(str(customer["company_id"]))
-    await require_entry(tx.conn, "staff", cmd.worker_id, "worker_id")
+    await require_entry(tx, "staff", cmd.worker_id, "worker_id")
     day, policy = rule_day(tx, cmd.occurred_at)
     found = hazards_found(CustomerFacts.from_entry(customer), cmd.hazards, day, policy)
     stream = safety_check_stream(cmd.customer_id)

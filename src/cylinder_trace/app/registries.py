@@ -108,9 +108,9 @@ async def get_entry(conn: AsyncConnection, kind: str, entry_id: str) -> dict[str
     return dict(row.data) if row else None
 
 
-async def require_entry(conn: AsyncConnection, kind: str, entry_id: str, field: str) -> dict[str, Any]:
+async def require_entry(tx: Tx, kind: str, entry_id: str, field: str) -> dict[str, Any]:
     """A registry entry a command names; an unknown one is invalid input naming the field."""
-    entry = await get_entry(conn, kind, entry_id)
+    entry = await tx.entry(kind, entry_id)
     if entry is None:
         raise InvalidInput(field, f"unknown {kind} {entry_id!r}")
     return entry
@@ -118,7 +118,7 @@ async def require_entry(conn: AsyncConnection, kind: str, entry_id: str, field: 
 
 async def _check_company_exists(tx: Tx, kind: RegistryKind, entry: dict[str, Any]) -> None:
     if kind.company_scoped:
-        await require_entry(tx.conn, "company", entry["company_id"], "company_id")
+        await require_entry(tx, "company", entry["company_id"], "company_id")
 
 
 async def create_entry(tx: Tx, kind: RegistryKind, entry: dict[str, Any], principal: Principal) -> Outcome:

@@ -39,6 +39,7 @@ class Services:
     readiness_probes: dict[str, Callable[[], bool]] = field(default_factory=dict)
 
     async def close(self) -> None:
+        await self.uow.close()
         await self.engine.dispose()
 
 

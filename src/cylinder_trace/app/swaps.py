@@ -15,14 +15,23 @@ from ..domain.rules import catalogue as rules
 from ..domain.rules.delivery import SWAP_RULES, delivery_violations
 from ..domain.violations import Violation
 from .cylinder_reads import load_readable
-from .cylinders import CodeSettings, cylinder_view, existing_cylinder, refusal_outcome
+from .cylinders import CodeSettings, cylinder_view, existing_cylinder, named_codes, refusal_outcome
 from .errors import Conflict, InvalidInput, NotFound
 from .fill_checks import delivery_context, rule_day
 from .principals import Principal
 from .registries import require_entry
-from .unit_of_work import Outcome, Tx
+from .unit_of_work import Needs, Outcome, Tx
 
 SWAP_ROLES = ("admin", "company_admin", "station_operator", "delivery_worker")
+
+
+def swap_needs(old_code: str, new_code: str, customer_id: str) -> Needs:
+    return Needs(codes=named_codes(old_code, new_code), entries=(("customer", customer_id),),
+                 keys=(f"customer:{customer_id}",))
+
+
+def refund_needs(swap_id: str, returned_code: str) -> Needs:
+    return Needs(codes=named_codes(returned_code), streams=(swaps.swap_stream(swap_id),))
 
 
 async def quote_swap(conn: AsyncConnection, caller: Principal, code: str, on: date, residual_kg: float,
@@ -49,7 +58,7 @@ def _ownership(old: CylinderState, new: CylinderState, customer_id: str, company
 
 async def execute_swap(tx: Tx, event_id: str, cmd: ExecuteSwap, caller: Principal, codes: CodeSettings) -> Outcome:
     caller.require(*SWAP_ROLES)
-    customer = await require_entry(tx.conn, "customer", cmd.customer_id, "customer_id")
+    customer = await require_entry(tx, "customer", cmd.customer_id, "customer_id")
     company_id = str(customer["company_id"])
     caller.require_company(company_id)
     old = await existing_cylinder(tx, cmd.old_code, "old_code")

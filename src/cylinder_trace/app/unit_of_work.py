@@ -1,28 +1,25 @@
-"""The one place that commits: a command runs in one transaction, with its projections."""
+"""The one place that commits: every write of the process goes through :class:`UnitOfWork`, which hands
+it to the appender (``app/appender.py``) to be stored with the writes that arrive beside it, in one
+transaction with its projections."""
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
-import uuid
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ..domain.canonical import canonical_bytes
-from ..domain.cylinder import CylinderState, fold
-from ..domain.dates import local_day
-from ..domain.events import NewEvent, cylinder_stream
-from ..domain.policy import Policy, PolicyBook
-from ..store import event_store
-from ..store.event_store import PendingEvent, RecordedEvent, StreamConflict
-from ..store.projections import Projection, catch_up
-from ..store.tables import command_log
-from .errors import Conflict
+from ..domain.policy import PolicyBook
+from ..store.projections import Projection
+from .appender import Appender, Job, track_writes, undo_write_count, writes_so_far
+from .batch import Batch, LoggedCommand, Needs
+from .errors import Conflict, Forbidden, NotFound
+from .tx import Outcome, Tx, derived_event_id
+
+__all__ = ["Clock", "Needs", "Outcome", "Tx", "UnitOfWork", "command_body_hash", "derived_event_id", "utc_now"]
 
 T = TypeVar("T")
 Clock = Callable[[], datetime]
@@ -32,72 +29,13 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def derived_event_id(event_id: str, index: int) -> str:
-    """The id of the ``index``-th event a command records (the first keeps the client's id)."""
-    return event_id if index == 0 else str(uuid.uuid5(uuid.UUID(event_id), str(index)))
-
-
-@dataclass
-class Tx:
-    """What a handler may touch: one connection inside one transaction, the time, the policy."""
-
-    conn: AsyncConnection
-    now: datetime
-    policy_book: PolicyBook
-    jurisdiction: str
-    appended: list[RecordedEvent] = field(default_factory=list)
-    #: the version each stream had when this transaction read it: appends expect exactly that
-    loaded_versions: dict[str, int] = field(default_factory=dict)
-    #: the jurisdiction's time zone: day boundaries (due dates, licences, months) are local days
-    timezone: str = "Asia/Shanghai"
-
-    def policy(self, day: Any = None) -> Policy:
-        return self.policy_book.at(self.jurisdiction, day or self.today())
-
-    def today(self, moment: datetime | None = None) -> date:
-        """The local calendar day of ``moment`` (default: now)."""
-        return local_day(moment or self.now, self.timezone)
-
-    async def load_stream(self, stream_id: str) -> list[RecordedEvent]:
-        history = await event_store.read_stream(self.conn, stream_id)
-        self.loaded_versions[stream_id] = history[-1].version if history else 0
-        return history
-
-    async def load_cylinder(self, code: str) -> CylinderState | None:
-        history = await self.load_stream(cylinder_stream(code))
-        return fold((e.type, e.data, e.version) for e in history)
-
-    async def record(
-        self, decided: Sequence[NewEvent], *, event_id: str, actor: str, source: str = "api",
-    ) -> list[RecordedEvent]:
-        """Append decided events, grouped by stream in order, under ids derived from ``event_id``."""
-        recorded: list[RecordedEvent] = []
-        by_stream: dict[str, list[PendingEvent]] = {}
-        for index, e in enumerate(decided):
-            by_stream.setdefault(e.stream_id, []).append(PendingEvent(
-                event_id=derived_event_id(event_id, index), type=e.type, data=e.data,
-                occurred_at=e.occurred_at, actor=actor, source=source,
-            ))
-        for stream_id, pending in by_stream.items():
-            expected = self.loaded_versions.get(stream_id)
-            batch = await event_store.append(self.conn, stream_id, expected, pending, self.now)
-            if batch:
-                self.loaded_versions[stream_id] = batch[-1].version
-            recorded.extend(batch)
-        self.appended.extend(recorded)
-        return recorded
-
-
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    """A handler's answer: an HTTP-neutral status and a JSON body."""
-
-    status: int
-    body: dict[str, Any]
+def command_body_hash(kind: str, body: dict[str, Any]) -> str:
+    """What identifies a command's body in the command log (same kind and body: the same command)."""
+    return hashlib.sha256(canonical_bytes({"kind": kind, "body": body})).hexdigest()
 
 
 class UnitOfWork:
-    """Runs handlers in transactions; retries on a lost optimistic-concurrency race."""
+    """Writes through the appender; reads on a connection of their own."""
 
     def __init__(
         self,
@@ -106,76 +44,71 @@ class UnitOfWork:
         jurisdiction: str,
         projections: Sequence[Projection],
         clock: Clock = utc_now,
-        retries: int = 5,
         timezone: str = "Asia/Shanghai",
+        max_batch: int = 500,
     ) -> None:
         self.engine = engine
         self.policy_book = policy_book
         self.jurisdiction = jurisdiction
         self.projections = list(projections)
         self.clock = clock
-        self.retries = retries
         self.timezone = timezone
-        self._sqlite_writer = asyncio.Lock() if engine.dialect.name == "sqlite" else None
+        track_writes(engine)
+        self.appender = Appender(engine, self._tx, self.projections, clock, max_batch=max_batch)
 
-    async def write(self, handler: Callable[[Tx], Awaitable[T]]) -> T:
-        for attempt in range(self.retries + 1):
-            try:
-                return await self._write_once(handler)
-            except (StreamConflict, sa.exc.IntegrityError):
-                if attempt == self.retries:
-                    raise
-        raise AssertionError("unreachable")
+    def _tx(self, batch: Batch) -> Tx:
+        return Tx(batch, self.policy_book, self.jurisdiction, timezone=self.timezone)
 
-    async def _write_once(self, handler: Callable[[Tx], Awaitable[T]]) -> T:
-        if self._sqlite_writer is not None:
-            async with self._sqlite_writer:
-                return await self._transaction(handler)
-        return await self._transaction(handler)
+    async def write(self, handler: Callable[[Tx], Awaitable[T]], needs: Needs | None = None) -> T:
+        """Run ``handler`` in a batch transaction and return its result once committed. Without ``needs``
+        it has a transaction of its own."""
+        result: T = await self.appender.submit(Job(handler, needs))
+        return result
 
-    async def _transaction(self, handler: Callable[[Tx], Awaitable[T]]) -> T:
-        async with self.engine.begin() as conn:
-            tx = Tx(conn, self.clock(), self.policy_book, self.jurisdiction, timezone=self.timezone)
-            result = await handler(tx)
-            if tx.appended:
-                await event_store.lock_appends(conn)
-                await catch_up(conn, self.projections)
-            return result
+    async def command(
+        self, kind: str, event_id: str, body: dict[str, Any], handler: Callable[[Tx], Awaitable[Outcome]],
+        needs: Needs | None = None,
+    ) -> Outcome:
+        """Run ``handler`` once per client ``event_id``: a repeat with the same body gets the first
+        answer and stores nothing; a repeat with another body is a conflict. A repeat is authorized like
+        a first request (the handler runs and its writes are thrown away): another party's body sent
+        again is refused as it would be with a new ``event_id``."""
+        body_hash = command_body_hash(kind, body)
+
+        async def once(tx: Tx) -> Outcome:
+            logged = await tx.logged(event_id)
+            if logged is not None:
+                await _authorize_repeat(tx, handler)
+                if logged.body_hash != body_hash:
+                    raise Conflict(f"event_id {event_id} was already used with a different body")
+                return Outcome(logged.status, logged.response)
+            outcome = await handler(tx)
+            tx.log(LoggedCommand(event_id, kind, body_hash, outcome.status, outcome.body))
+            return outcome
+
+        result: Outcome = await self.appender.submit(Job(once, needs, (event_id,)))
+        return result
 
     async def read(self, reader: Callable[[AsyncConnection], Awaitable[T]]) -> T:
         async with self.engine.connect() as conn:
             return await reader(conn)
 
-    async def command(
-        self, kind: str, event_id: str, body: dict[str, Any], handler: Callable[[Tx], Awaitable[Outcome]]
-    ) -> Outcome:
-        """Run ``handler`` once per client ``event_id``: a repeat with the same body gets the first
-        answer and stores nothing; a repeat with another body is a conflict."""
-        return await self.write(lambda tx: run_once(tx, kind, event_id, body, handler))
+    async def close(self) -> None:
+        await self.appender.close()
 
 
-def command_body_hash(kind: str, body: dict[str, Any]) -> str:
-    """What identifies a command's body in the command log (same kind and body: the same command)."""
-    return hashlib.sha256(canonical_bytes({"kind": kind, "body": body})).hexdigest()
-
-
-async def run_once(
-    tx: Tx, kind: str, event_id: str, body: dict[str, Any], handler: Callable[[Tx], Awaitable[Outcome]],
-    *, unseen: bool = False,
-) -> Outcome:
-    """Inside ``tx``: the first answer for ``event_id`` if it ran before with this body (a conflict
-    with another body), else run ``handler`` and log its answer under ``event_id``. ``unseen``: the
-    caller has looked ``event_id`` up in the command log in this transaction and not found it."""
-    body_hash = command_body_hash(kind, body)
-    row = None if unseen else (await tx.conn.execute(
-        sa.select(command_log).where(command_log.c.event_id == event_id))).first()
-    if row is not None:
-        if row.body_hash != body_hash:
-            raise Conflict(f"event_id {event_id} was already used with a different body")
-        return Outcome(row.status_code, row.response)
-    outcome = await handler(tx)
-    await tx.conn.execute(sa.insert(command_log).values(
-        event_id=event_id, kind=kind, body_hash=body_hash, status_code=outcome.status,
-        response=outcome.body, recorded_at=tx.now,
-    ))
-    return outcome
+async def _authorize_repeat(tx: Tx, handler: Callable[[Tx], Awaitable[Outcome]]) -> None:
+    """Run ``handler`` as if the command were new and throw everything it did away; only a refusal of
+    the caller (403, 404) counts."""
+    probe = Tx(tx.batch, tx.policy_book, tx.jurisdiction, timezone=tx.timezone)
+    writes = writes_so_far(tx.conn)
+    savepoint = await tx.conn.begin_nested()
+    try:
+        await handler(probe)
+    except (Forbidden, NotFound):
+        raise
+    except Exception:
+        pass
+    finally:
+        await savepoint.rollback()
+        undo_write_count(tx.conn, writes)

@@ -18,7 +18,6 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ..app.registries import get_entry
 from ..app.unit_of_work import Tx
 from ..domain.cylinder import CylinderState
 from ..domain.valves import Authorization
@@ -47,7 +46,7 @@ async def issue_fill_authorization(
     authorization). None when no (known) valve is fitted.
     """
     valve_id = state.smart_valve_id
-    if valve_id is None or await get_entry(tx.conn, "valve", valve_id) is None:
+    if valve_id is None or await tx.entry("valve", valve_id) is None:
         return None
     policy = tx.policy()
     auth_id = str(uuid.uuid4())

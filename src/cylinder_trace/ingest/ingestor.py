@@ -30,12 +30,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 import paho.mqtt.client as mqtt
-import sqlalchemy as sa
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from ..app.unit_of_work import Tx, UnitOfWork
 from ..mqtt.protocol import EVENTS_SUBSCRIPTION, STATUS_SUBSCRIPTION, shared_events_subscription
 from ..mqtt.url import MqttUrl, parse_mqtt_url
+from ..store.db import is_transient
 from . import metrics
 from .batch import BatchOutcome, Verified, verify, write_batch, write_dead_letters
 from .client import BufferedClient, Protocol, SessionOptions, configure_transport, connect_kwargs, new_client
@@ -44,11 +44,6 @@ from .inbox import Inbox, InboxClosed
 from .keys import ValveKeys
 
 log = logging.getLogger("cylinder_trace.ingest")
-
-#: PostgreSQL error classes worth waiting out: connection exception, transaction rollback (deadlock,
-#: serialization), insufficient resources, operator intervention (shutdown, starting up), system error
-_TRANSIENT_SQLSTATE_CLASSES = frozenset({"08", "40", "53", "57", "58"})
-
 
 @dataclass(frozen=True, slots=True)
 class IngestOptions:
@@ -79,22 +74,6 @@ class IngestStats:
     stored: int = 0
     duplicates: int = 0
     dead_letters: int = 0
-
-
-def is_transient(exc: BaseException) -> bool:
-    """A failure that waiting can cure (the database or the network), not one of the data."""
-    if isinstance(exc, OSError | ConnectionError | TimeoutError):
-        return True
-    if isinstance(exc, sa.exc.DBAPIError):
-        if exc.connection_invalidated or isinstance(exc, sa.exc.InterfaceError):
-            return True
-        sqlstate = getattr(exc.orig, "sqlstate", None)
-        if isinstance(sqlstate, str) and sqlstate[:2] in _TRANSIENT_SQLSTATE_CLASSES:
-            return True
-        if isinstance(exc, sa.exc.OperationalError):
-            return True  # SQLite: database is locked, disk I/O; asyncpg: connection trouble
-    cause = exc.__cause__
-    return cause is not None and cause is not exc and is_transient(cause)
 
 
 class Ingestor:

@@ -8,10 +8,37 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ..domain.cylinder import apply, state_from_json, state_to_json
-from ..store.db import upsert
+from ..domain.cylinder import CylinderState, apply, state_from_json, state_to_json
+from ..store.db import any_of, upsert_many
 from ..store.event_store import RecordedEvent
 from ..store.tables import cylinders
+
+
+def cylinder_row(state: CylinderState, head: RecordedEvent) -> dict[str, Any]:
+    """The projection's row of a cylinder in ``state`` after its event ``head``."""
+    return {
+        "code": state.code,
+        "model": state.model,
+        "status": state.status,
+        "owner_company_id": state.owner.company_id,
+        "owner_customer_id": state.owner.customer_id,
+        "company_id": state.company_id,
+        "smart_valve_id": state.smart_valve_id,
+        "next_inspection_due": state.next_inspection_due,
+        "life_expires_on": state.life_expires_on,
+        "state": state_to_json(state),
+        "version": head.version,
+        "head_hash": head.hash,
+    }
+
+
+async def read_states(conn: AsyncConnection, codes: Sequence[str]) -> dict[str, CylinderState]:
+    """The projected states of ``codes`` (those registered), in one query."""
+    if not codes:
+        return {}
+    rows = await conn.execute(sa.select(cylinders.c.code, cylinders.c.state).where(
+        any_of(conn, cylinders.c.code, sorted(set(codes)))))
+    return {str(r.code): state_from_json(r.state) for r in rows}
 
 
 class CylinderProjection:
@@ -21,27 +48,18 @@ class CylinderProjection:
     def tables(self) -> Sequence[sa.Table]:
         return (cylinders,)
 
-    async def apply(self, conn: AsyncConnection, event: RecordedEvent) -> None:
-        if not event.stream_id.startswith("cylinder:"):
+    async def apply_events(self, conn: AsyncConnection, events: Sequence[RecordedEvent]) -> None:
+        mine = [e for e in events if e.stream_id.startswith("cylinder:")]
+        if not mine:
             return
-        code = event.stream_id.removeprefix("cylinder:")
-        row = (await conn.execute(sa.select(cylinders.c.state).where(cylinders.c.code == code))).first()
-        before = state_from_json(row.state) if row else None
-        after = apply(before, event.type, event.data, event.version)
-        if after is None:
-            return
-        state: dict[str, Any] = state_to_json(after)
-        await upsert(conn, cylinders, ["code"], {
-            "code": code,
-            "model": after.model,
-            "status": after.status,
-            "owner_company_id": after.owner.company_id,
-            "owner_customer_id": after.owner.customer_id,
-            "company_id": after.company_id,
-            "smart_valve_id": after.smart_valve_id,
-            "next_inspection_due": after.next_inspection_due,
-            "life_expires_on": after.life_expires_on,
-            "state": state,
-            "version": event.version,
-            "head_hash": event.hash,
-        })
+        states: dict[str, CylinderState | None] = dict(
+            await read_states(conn, [e.stream_id.removeprefix("cylinder:") for e in mine]))
+        changed: dict[str, dict[str, Any]] = {}
+        for e in mine:
+            code = e.stream_id.removeprefix("cylinder:")
+            after = apply(states.get(code), e.type, e.data, e.version)
+            if after is None:
+                continue
+            states[code] = after
+            changed[code] = cylinder_row(after, e)
+        await upsert_many(conn, cylinders, ["code"], [changed[c] for c in sorted(changed)])

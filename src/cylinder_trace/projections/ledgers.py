@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from ..domain import events as ev
 from ..domain.dates import local_day
 from ..domain.swaps import SWAP_DEPOSIT_REFUNDED, SWAP_EXECUTED
-from ..store.db import upsert
+from ..store.db import any_of, upsert, upsert_many
 from ..store.event_store import RecordedEvent
 from ..store.tables import customer_checks, subsidy_lines, swap_ledger
 
@@ -36,31 +36,39 @@ class LedgersProjection:
     def tables(self) -> Sequence[sa.Table]:
         return (subsidy_lines, swap_ledger, customer_checks)
 
-    async def apply(self, conn: AsyncConnection, event: RecordedEvent) -> None:
-        d = event.data
-        subsidy = d.get("subsidy")
-        if isinstance(subsidy, dict) and not event.type.endswith(ev.REFUSED_SUFFIX):
-            await self._subsidy(conn, event, subsidy)
-        if event.type == SWAP_EXECUTED:
-            await self._swap(conn, event)
-        elif event.type == SWAP_DEPOSIT_REFUNDED:
-            await conn.execute(sa.update(swap_ledger).where(swap_ledger.c.swap_id == d["swap_id"]).values(
-                deposit_refunded_on=date.fromisoformat(d["day"]), returned_code=d.get("returned_code")))
-            await self._add_event_id(conn, d["swap_id"], event.event_id)
-        elif event.stream_id.startswith("swap:"):
-            await self._add_event_id(conn, d.get("swap_id", ""), event.event_id)
-        delivered_with_check = event.type == ev.CYLINDER_DELIVERED and (d.get("safety_check") or {}).get("performed")
-        if delivered_with_check or event.type == ev.SAFETY_CHECK_RECORDED:
-            await self._checked(conn, d["customer_id"], event)
+    async def apply_events(self, conn: AsyncConnection, events: Sequence[RecordedEvent]) -> None:
+        lines: list[dict[str, Any]] = []
+        checked: dict[str, tuple[date, str]] = {}
+        for event in events:
+            d = event.data
+            subsidy = d.get("subsidy")
+            if isinstance(subsidy, dict) and not event.type.endswith(ev.REFUSED_SUFFIX):
+                lines.append(self._subsidy_line(event, subsidy))
+            if event.type == SWAP_EXECUTED:
+                await self._swap(conn, event)
+            elif event.type == SWAP_DEPOSIT_REFUNDED:
+                await conn.execute(sa.update(swap_ledger).where(swap_ledger.c.swap_id == d["swap_id"]).values(
+                    deposit_refunded_on=date.fromisoformat(d["day"]), returned_code=d.get("returned_code")))
+                await self._add_event_id(conn, d["swap_id"], event.event_id)
+            elif event.stream_id.startswith("swap:"):
+                await self._add_event_id(conn, d.get("swap_id", ""), event.event_id)
+            with_check = event.type == ev.CYLINDER_DELIVERED and (d.get("safety_check") or {}).get("performed")
+            if with_check or event.type == ev.SAFETY_CHECK_RECORDED:
+                day = local_day(event.occurred_at, self.timezone)
+                latest = checked.get(d["customer_id"])
+                if latest is None or day > latest[0]:
+                    checked[d["customer_id"]] = (day, event.event_id)
+        await upsert_many(conn, subsidy_lines, ["event_id"], lines)
+        await self._checked(conn, checked)
 
-    async def _subsidy(self, conn: AsyncConnection, event: RecordedEvent, s: dict[str, Any]) -> None:
+    def _subsidy_line(self, event: RecordedEvent, s: dict[str, Any]) -> dict[str, Any]:
         day = date.fromisoformat(s["day"])
         code = event.stream_id.removeprefix("cylinder:") if event.stream_id.startswith("cylinder:") else None
-        await upsert(conn, subsidy_lines, ["event_id"], {
+        return {
             "event_id": event.event_id, "company_id": s["company_id"], "kind": s["kind"], "day": day,
             "month": f"{day.year:04d}-{day.month:02d}", "amount_fen": fen(s["amount_cny"]),
             "code": code or event.data.get("old_code"), "valve_id": event.data.get("valve_id"),
-        })
+        }
 
     async def _swap(self, conn: AsyncConnection, event: RecordedEvent) -> None:
         d = event.data
@@ -84,12 +92,15 @@ class LedgersProjection:
         await conn.execute(sa.update(swap_ledger).where(swap_ledger.c.swap_id == swap_id).values(
             event_ids=[*row.event_ids, event_id]))
 
-    async def _checked(self, conn: AsyncConnection, customer_id: str, event: RecordedEvent) -> None:
-        day = local_day(event.occurred_at, self.timezone)
-        row = (await conn.execute(sa.select(customer_checks.c.last_check_on).where(
-            customer_checks.c.customer_id == customer_id))).first()
-        if row is not None and row.last_check_on >= day:
+    @staticmethod
+    async def _checked(conn: AsyncConnection, checked: dict[str, tuple[date, str]]) -> None:
+        """Each customer's latest check: a batch's checks replace only older ones."""
+        if not checked:
             return
-        await upsert(conn, customer_checks, ["customer_id"], {
-            "customer_id": customer_id, "last_check_on": day, "last_event_id": event.event_id,
-        })
+        rows = await conn.execute(sa.select(customer_checks.c.customer_id, customer_checks.c.last_check_on).where(
+            any_of(conn, customer_checks.c.customer_id, sorted(checked))))
+        known = {r.customer_id: r.last_check_on for r in rows}
+        await upsert_many(conn, customer_checks, ["customer_id"], [
+            {"customer_id": customer, "last_check_on": day, "last_event_id": event_id}
+            for customer, (day, event_id) in sorted(checked.items())
+            if customer not in known or known[customer] < day])

@@ -3,14 +3,25 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..domain import events as ev
-from ..store.db import upsert
+from ..store.db import upsert_many
 from ..store.event_store import RecordedEvent
 from ..store.tables import registry
+
+
+def entry_of(event: RecordedEvent) -> tuple[str, str, dict[str, Any]] | None:
+    """``(kind, id, entry)`` a registry event leaves behind (secret fields never included), else None."""
+    if event.type not in (ev.REGISTRY_ENTRY_CREATED, ev.REGISTRY_ENTRY_CHANGED):
+        return None
+    d = event.data
+    # registry events recorded before secrets were kept apart still hold them: not in the projection
+    hidden = ev.REGISTRY_SECRET_FIELDS.get(d["kind"], ())
+    return str(d["kind"]), str(d["id"]), {k: v for k, v in d["entry"].items() if k not in hidden}
 
 
 class RegistryProjection:
@@ -20,18 +31,15 @@ class RegistryProjection:
     def tables(self) -> Sequence[sa.Table]:
         return (registry,)
 
-    async def apply(self, conn: AsyncConnection, event: RecordedEvent) -> None:
-        if event.type not in (ev.REGISTRY_ENTRY_CREATED, ev.REGISTRY_ENTRY_CHANGED):
-            return
-        d = event.data
-        # registry events recorded before secrets were kept apart still hold them: not in the projection
-        hidden = ev.REGISTRY_SECRET_FIELDS.get(d["kind"], ())
-        entry = {k: v for k, v in d["entry"].items() if k not in hidden}
-        await upsert(conn, registry, ["kind", "id"], {
-            "kind": d["kind"],
-            "id": d["id"],
-            "company_id": entry.get("company_id"),
-            "data": entry,
-            "version": event.version,
-            "updated_at": event.recorded_at,
-        })
+    async def apply_events(self, conn: AsyncConnection, events: Sequence[RecordedEvent]) -> None:
+        rows: dict[tuple[str, str], dict[str, Any]] = {}
+        for event in events:
+            found = entry_of(event)
+            if found is None:
+                continue
+            kind, entry_id, entry = found
+            rows[(kind, entry_id)] = {
+                "kind": kind, "id": entry_id, "company_id": entry.get("company_id"), "data": entry,
+                "version": event.version, "updated_at": event.recorded_at,
+            }
+        await upsert_many(conn, registry, ["kind", "id"], [rows[k] for k in sorted(rows)])

@@ -52,8 +52,51 @@ async def upsert(
     await conn.execute(stmt.on_conflict_do_update(index_elements=list(keys), set_=updates))
 
 
+def any_of(conn: AsyncConnection, column: sa.ColumnElement[Any], values: Sequence[Any]) -> sa.ColumnElement[bool]:
+    """``column IN values``: on PostgreSQL one array parameter (``= ANY``), so the statement is the same
+    whatever the number of values and is prepared once; on SQLite an ordinary ``IN`` list."""
+    if conn.dialect.name == "postgresql":
+        return column == sa.any_(sa.bindparam(None, list(values), type_=postgresql.ARRAY(column.type)))
+    return column.in_(list(values))
+
+
+async def upsert_many(
+    conn: AsyncConnection, table: sa.Table, keys: Sequence[str], rows: Sequence[Mapping[str, Any]]
+) -> None:
+    """:func:`upsert` of many rows with the same columns in one statement (executemany)."""
+    if not rows:
+        return
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    stmt = dialect.insert(table)
+    updates = {k: stmt.excluded[k] for k in rows[0] if k not in keys}
+    on_conflict = (stmt.on_conflict_do_update(index_elements=list(keys), set_=updates) if updates
+                   else stmt.on_conflict_do_nothing(index_elements=list(keys)))
+    await conn.execute(on_conflict, list(rows))
+
+
 async def lock_name(conn: AsyncConnection, name: str) -> None:
     """Hold a lock on ``name`` until the transaction ends (PostgreSQL: a transaction-level advisory lock on
     the name's 64-bit hash; SQLite has one writer at a time already)."""
     if conn.dialect.name == "postgresql":
         await conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtextextended(:name, 0))"), {"name": name})
+
+
+#: PostgreSQL error classes worth waiting out: connection exception, transaction rollback (deadlock,
+#: serialization), insufficient resources, operator intervention (shutdown, starting up), system error
+_TRANSIENT_SQLSTATE_CLASSES = frozenset({"08", "40", "53", "57", "58"})
+
+
+def is_transient(exc: BaseException) -> bool:
+    """A failure that waiting can cure (the database or the network), not one of the data."""
+    if isinstance(exc, OSError | ConnectionError | TimeoutError):
+        return True
+    if isinstance(exc, sa.exc.DBAPIError):
+        if exc.connection_invalidated or isinstance(exc, sa.exc.InterfaceError):
+            return True
+        sqlstate = getattr(exc.orig, "sqlstate", None)
+        if isinstance(sqlstate, str) and sqlstate[:2] in _TRANSIENT_SQLSTATE_CLASSES:
+            return True
+        if isinstance(exc, sa.exc.OperationalError):
+            return True  # SQLite: database is locked, disk I/O; asyncpg: connection trouble
+    cause = exc.__cause__
+    return cause is not None and cause is not exc and is_transient(cause)

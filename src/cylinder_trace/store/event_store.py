@@ -7,16 +7,17 @@ commits late. The lock is held until the caller's transaction ends.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..domain.canonical import ZERO_HASH, canonical_json, chain_hash, format_ts
-from .tables import events
+from .db import any_of, upsert_many
+from .tables import events, streams
 
 #: key of the PostgreSQL advisory lock that serializes appends ('CTEV')
 APPEND_LOCK_KEY = 0x43544556
@@ -132,41 +133,96 @@ def _row_to_event(row: sa.Row[Any]) -> RecordedEvent:
 
 
 async def lock_appends(conn: AsyncConnection) -> None:
+    """Serialize appends until the transaction ends (PostgreSQL; SQLite's ``BEGIN IMMEDIATE`` already does)."""
     if conn.dialect.name == "postgresql":
-        await conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": APPEND_LOCK_KEY})
+        await conn.execute(_LOCK, {"k": APPEND_LOCK_KEY})
 
 
-async def _head_and_seen(conn: AsyncConnection, stream_id: str, ids: list[str]) -> tuple[int, str, bool]:
-    """The stream's head and whether any of ``ids`` is stored already, in one round trip."""
-    newest = (
-        sa.select(events.c.version, events.c.hash)
-        .where(events.c.stream_id == stream_id)
-        .order_by(events.c.version.desc())
-        .limit(1)
-        .subquery()
-    )
-    row = (
-        await conn.execute(
-            sa.select(
-                sa.select(newest.c.version).scalar_subquery().label("version"),
-                sa.select(newest.c.hash).scalar_subquery().label("hash"),
-                # one id (the common case) as a plain parameter keeps the statement cacheable
-                sa.exists()
-                .where(events.c.event_id == ids[0] if len(ids) == 1 else events.c.event_id.in_(ids))
-                .label("seen"),
-            )
-        )
-    ).one()
-    if row.version is None:
-        return 0, ZERO_HASH, bool(row.seen)
-    return int(row.version), str(row.hash), bool(row.seen)
+_LOCK = sa.text("SELECT pg_advisory_xact_lock(:k)")
+_NEXT_POSITION = sa.select(sa.func.coalesce(sa.func.max(events.c.position), 0) + 1)
+
+
+async def next_position(conn: AsyncConnection) -> int:
+    """The position the next appended event gets: one past the newest. Read under :func:`lock_appends`,
+    positions are handed out without gaps and in commit order."""
+    return int((await conn.execute(_NEXT_POSITION)).scalar_one())
+
+
+@dataclass(frozen=True, slots=True)
+class StreamHead:
+    """Where a stream ends: its version and the hash of its newest event."""
+
+    version: int
+    hash: str
+
+
+EMPTY_HEAD: Final = StreamHead(0, ZERO_HASH)
+
+
+async def read_heads(conn: AsyncConnection, stream_ids: Iterable[str]) -> dict[str, StreamHead]:
+    """The head of every stream named that has events (one query)."""
+    wanted = sorted(set(stream_ids))
+    if not wanted:
+        return {}
+    query = sa.select(streams.c.stream_id, streams.c.version, streams.c.head_hash).where(
+        any_of(conn, streams.c.stream_id, wanted))
+    return {r.stream_id: StreamHead(int(r.version), str(r.head_hash)) for r in await conn.execute(query)}
+
+
+def chain(stream_id: str, head: StreamHead, pending: Sequence[PendingEvent], now: datetime,
+          position: int) -> list[RecordedEvent]:
+    """``pending`` as the events that follow ``head``: versions, positions from ``position`` on, and the
+    hash chain. Pure: nothing is stored."""
+    recorded: list[RecordedEvent] = []
+    prev = head.hash
+    for offset, p in enumerate(pending):
+        version = head.version + offset + 1
+        body = hashed_body(p.event_id, stream_id, version, p.type, p.occurred_at, now, p.actor, p.data)
+        digest = chain_hash(prev, body)
+        recorded.append(RecordedEvent(
+            position=position + offset, stream_id=stream_id, version=version,
+            event_id=p.event_id, type=p.type, occurred_at=p.occurred_at, recorded_at=now, actor=p.actor,
+            source=p.source, data=p.data, prev_hash=prev, hash=digest,
+        ))
+        prev = digest
+    return recorded
+
+
+def _row(e: RecordedEvent) -> dict[str, Any]:
+    return {
+        "position": e.position, "stream_id": e.stream_id, "version": e.version, "event_id": e.event_id,
+        "type": e.type, "occurred_at": e.occurred_at, "recorded_at": e.recorded_at, "actor": e.actor,
+        "source": e.source, "data": e.data, "prev_hash": e.prev_hash, "hash": e.hash,
+    }
+
+
+async def write_events(conn: AsyncConnection, recorded: Sequence[RecordedEvent]) -> None:
+    """Insert events already chained and numbered (under :func:`lock_appends`), and move their streams'
+    heads, in two statements whatever their number. A repeated ``event_id`` or ``(stream_id, version)``
+    raises :class:`EventIdConflict` / :class:`StreamConflict` and leaves the transaction to be rolled back."""
+    if not recorded:
+        return
+    try:
+        await conn.execute(sa.insert(events), [_row(e) for e in recorded])
+    except sa.exc.IntegrityError as exc:
+        if "event_id" in str(exc.orig):
+            raise EventIdConflict(recorded[0].event_id) from exc
+        first = recorded[0]
+        raise StreamConflict(first.stream_id, first.version - 1, first.version) from exc
+    heads: dict[str, RecordedEvent] = {}
+    for e in recorded:
+        heads[e.stream_id] = e
+    await upsert_many(conn, streams, ["stream_id"], [
+        {"stream_id": e.stream_id, "version": e.version, "head_hash": e.hash} for e in heads.values()])
 
 
 async def _already_recorded(
     conn: AsyncConnection, stream_id: str, pending: Sequence[PendingEvent]
 ) -> list[RecordedEvent] | None:
+    """The events stored under ``pending``'s ids, when they are the same events; None when none is
+    stored; :class:`EventIdConflict` when an id was used for something else."""
     ids = [p.event_id for p in pending]
-    rows = (await conn.execute(sa.select(events).where(events.c.event_id.in_(ids)))).all()
+    rows = (await conn.execute(sa.select(events).where(any_of(conn, events.c.event_id, ids)))).all()
     if not rows:
         return None
     found = {r.event_id: _row_to_event(r) for r in rows}
@@ -186,9 +242,9 @@ async def append(
 ) -> list[RecordedEvent]:
     """Append ``pending`` to ``stream_id`` atomically, within the caller's transaction.
 
-    ``expected_version`` None means "whatever the stream is at" (used by handlers that just read the
-    stream under the same lock). Re-appending the same event ids with the same content returns the
-    original events and stores nothing.
+    ``expected_version`` None means "whatever the stream is at". Re-appending the same event ids with
+    the same content returns the original events and stores nothing. (Commands go through the unit of
+    work, which appends many commands' events at once with the same steps: lock, heads, chain, write.)
     """
     if not pending:
         return []
@@ -196,40 +252,15 @@ async def append(
     if len(set(ids)) != len(ids):
         raise EventIdConflict(next(i for i in ids if ids.count(i) > 1))
     await lock_appends(conn)
-    version, prev, seen = await _head_and_seen(conn, stream_id, ids)
-    if seen:
-        duplicate = await _already_recorded(conn, stream_id, pending)
-        if duplicate is not None:
-            return duplicate
-    if expected_version is not None and expected_version != version:
-        raise StreamConflict(stream_id, expected_version, version)
-    rows: list[dict[str, Any]] = []
-    for offset, p in enumerate(pending, start=1):
-        body = hashed_body(p.event_id, stream_id, version + offset, p.type, p.occurred_at, now, p.actor, p.data)
-        digest = chain_hash(prev, body)
-        rows.append(
-            {
-                "stream_id": stream_id,
-                "version": version + offset,
-                "event_id": p.event_id,
-                "type": p.type,
-                "occurred_at": p.occurred_at,
-                "recorded_at": now,
-                "actor": p.actor,
-                "source": p.source,
-                "data": p.data,
-                "prev_hash": prev,
-                "hash": digest,
-            }
-        )
-        prev = digest
-    try:
-        result = await conn.execute(sa.insert(events).returning(*events.c, sort_by_parameter_order=True), rows)
-    except sa.exc.IntegrityError as exc:
-        if "event_id" in str(exc.orig):
-            raise EventIdConflict(next(iter(ids))) from exc
-        raise StreamConflict(stream_id, version, version + 1) from exc
-    return [_row_to_event(r) for r in result.all()]
+    duplicate = await _already_recorded(conn, stream_id, pending)
+    if duplicate is not None:
+        return duplicate
+    head = (await read_heads(conn, [stream_id])).get(stream_id, EMPTY_HEAD)
+    if expected_version is not None and expected_version != head.version:
+        raise StreamConflict(stream_id, expected_version, head.version)
+    recorded = chain(stream_id, head, pending, now, await next_position(conn))
+    await write_events(conn, recorded)
+    return recorded
 
 
 async def read_stream(conn: AsyncConnection, stream_id: str, *, as_of: datetime | None = None) -> list[RecordedEvent]:

@@ -1,15 +1,21 @@
 """Catch-up projections: each follows the global position and stores its checkpoint in the same
-transaction as its rows, so it is exactly-once and resumable, and can be rebuilt from zero."""
+transaction as its rows, so it is exactly-once and resumable, and can be rebuilt from zero.
+
+A projection takes events a batch at a time (:meth:`Projection.apply_events`): it reads the rows the
+batch touches with one query, folds the events in memory and writes the rows back with one statement
+per table. The unit of work hands it the events it has just appended (:func:`advance`), so nothing
+this transaction wrote is read back; :func:`catch_up` and :func:`rebuild` page through the store.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from .db import upsert
+from .db import upsert_many
 from .event_store import RecordedEvent, read_all
 from .tables import projection_checkpoints
 
@@ -20,7 +26,9 @@ class Projection(Protocol):
     @property
     def tables(self) -> Sequence[sa.Table]: ...
 
-    async def apply(self, conn: AsyncConnection, event: RecordedEvent) -> None: ...
+    async def apply_events(self, conn: AsyncConnection, events: Sequence[RecordedEvent]) -> None:
+        """Bring the rows up to date with ``events`` (consecutive, in position order)."""
+        ...
 
 
 async def checkpoint(conn: AsyncConnection, name: str) -> int:
@@ -32,39 +40,74 @@ async def checkpoint(conn: AsyncConnection, name: str) -> int:
     return int(row.position) if row else 0
 
 
+async def checkpoints(conn: AsyncConnection) -> dict[str, int]:
+    rows = await conn.execute(sa.select(projection_checkpoints.c.name, projection_checkpoints.c.position))
+    return {str(r.name): int(r.position) for r in rows}
+
+
 async def save_checkpoint(conn: AsyncConnection, name: str, position: int) -> None:
-    await upsert(conn, projection_checkpoints, ["name"], {"name": name, "position": position})
+    await save_checkpoints(conn, {name: position})
 
 
-async def catch_up(conn: AsyncConnection, projections: Sequence[Projection], batch: int = 1000) -> int:
-    """Apply every event after each projection's checkpoint; returns how many applications ran.
+async def save_checkpoints(conn: AsyncConnection, marks: dict[str, int]) -> None:
+    await upsert_many(conn, projection_checkpoints, ["name"],
+                      [{"name": name, "position": position} for name, position in sorted(marks.items())])
+
+
+async def catch_up(conn: AsyncConnection, projections: Sequence[Projection], batch: int = 5000,
+                   progress: Callable[[int], None] | None = None) -> int:
+    """Apply every event after each projection's checkpoint; returns how many events were read.
 
     Runs inside the caller's transaction: the rows and the checkpoint commit together or not at all.
+    ``progress(n)`` after every page of ``n`` events.
     """
     if not projections:
         return 0
-    marks = {p.name: await checkpoint(conn, p.name) for p in projections}
-    applied = 0
-    cursor = min(marks.values())
+    marks = await checkpoints(conn)
+    at = {p.name: marks.get(p.name, 0) for p in projections}
+    cursor = min(at.values())
+    read = 0
     while True:
         page = await read_all(conn, cursor, batch)
         if not page:
             break
-        for event in page:
-            for p in projections:
-                if event.position > marks[p.name]:
-                    await p.apply(conn, event)
-                    marks[p.name] = event.position
-                    applied += 1
+        for p in projections:
+            fresh = [e for e in page if e.position > at[p.name]]
+            if fresh:
+                await p.apply_events(conn, fresh)
+                at[p.name] = fresh[-1].position
         cursor = page[-1].position
+        read += len(page)
+        if progress is not None:
+            progress(len(page))
+    await save_checkpoints(conn, at)
+    return read
+
+
+async def bring_up_to(conn: AsyncConnection, projections: Sequence[Projection], newest: int) -> None:
+    """Catch up, from the store, every projection whose checkpoint is not at ``newest`` (the store's
+    newest position): a projection rebuilt or added since the last write."""
+    marks = await checkpoints(conn)
+    behind = [p for p in projections if marks.get(p.name, 0) != newest]
+    if behind:
+        await catch_up(conn, behind)
+
+
+async def apply_appended(conn: AsyncConnection, projections: Sequence[Projection],
+                         appended: Sequence[RecordedEvent]) -> None:
+    """Apply the events just appended (the newest of the store, in position order) to projections that
+    had seen everything before them (:func:`bring_up_to`), and move their checkpoints."""
+    if not appended:
+        return
     for p in projections:
-        await save_checkpoint(conn, p.name, marks[p.name])
-    return applied
+        await p.apply_events(conn, appended)
+    await save_checkpoints(conn, {p.name: appended[-1].position for p in projections})
 
 
-async def rebuild(conn: AsyncConnection, projection: Projection) -> int:
+async def rebuild(conn: AsyncConnection, projection: Projection,
+                  progress: Callable[[int], None] | None = None) -> int:
     """Forget everything the projection holds and replay the whole store through it."""
     for table in projection.tables:
         await conn.execute(sa.delete(table))
     await save_checkpoint(conn, projection.name, 0)
-    return await catch_up(conn, [projection])
+    return await catch_up(conn, [projection], progress=progress)

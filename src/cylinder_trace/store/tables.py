@@ -38,6 +38,16 @@ events = sa.Table(
 sa.Index("ix_events_type", events.c.type)
 sa.Index("ix_events_recorded_at", events.c.recorded_at)
 
+#: where each stream ends (its version and newest hash), moved by every append in the same statement batch:
+#: appends read heads here with one query for many streams, and a checkpoint hashes them all
+streams = sa.Table(
+    "streams",
+    metadata,
+    sa.Column("stream_id", sa.String(200), primary_key=True),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("head_hash", sa.String(64), nullable=False),
+)
+
 #: where each catch-up projection has got to; written in the same transaction as its rows
 projection_checkpoints = sa.Table(
     "projection_checkpoints",

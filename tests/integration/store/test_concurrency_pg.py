@@ -52,12 +52,13 @@ async def test_follower_sees_every_event_exactly_once_in_commit_order(engine: As
     async def follower() -> None:
         cursor = 0
         while True:
+            writers_done = done.is_set()  # before the read: an empty page after it means nothing is left
             async with engine.connect() as conn:
                 page = await es.read_all(conn, cursor, limit=300)
             if page:
                 seen.extend(page)
                 cursor = page[-1].position
-            elif done.is_set():
+            elif writers_done:
                 return
             else:
                 await asyncio.sleep(0.001)

@@ -23,7 +23,7 @@ async def post_fill_check(body: FillCheckIn, services: Svc, caller: Caller) -> J
     async def handler(tx: Tx) -> dict[str, object]:
         return await fill_checks.check_fill(tx, req, caller, services.fill_authorizer)
 
-    return JSONResponse(await services.uow.write(handler))
+    return JSONResponse(await services.uow.write(handler, fill_checks.fill_check_needs(req)))
 
 
 @router.post("/safety-checks", status_code=201,
@@ -32,7 +32,8 @@ async def post_safety_check(body: SafetyCheckRecordIn, services: Svc, caller: Ca
     cmd = RecordSafetyCheck(body.customer_id, body.worker_id, body.occurred_at, body.notice_given,
                             body.customer_signed, [h.model_dump() for h in body.hazards])
     return await run_command(services, "safety_check", body,
-                             lambda tx, eid: fill_checks.record_safety_check(tx, eid, cmd, caller))
+                             lambda tx, eid: fill_checks.record_safety_check(tx, eid, cmd, caller),
+                             needs=fill_checks.safety_check_needs(cmd))
 
 
 @router.post("/sweeps", summary="Run the absence-of-event rules now (regulator, admin)")

@@ -44,7 +44,8 @@ async def register(body: CylinderIn, services: Svc, caller: Caller) -> JSONRespo
         )
         return await handlers.register_cylinder(tx, reg, caller, services.codes)
 
-    return await run_command(services, "register_cylinder", body, handler)
+    needs = handlers.registration_needs(body.owner.company_id, body.owner.customer_id, body.code)
+    return await run_command(services, "register_cylinder", body, handler, needs=needs)
 
 
 @router.get("/{code}", summary="A cylinder's current state")
@@ -101,7 +102,7 @@ async def fit_valve(code: str, body: FitValveIn, services: Svc, caller: Caller) 
     cmd = FitValve(parse_code(code), body.valve_id, body.occurred_at)
     return await run_command(
         services, "fit_valve", body, lambda tx, eid: handlers.fit_valve(tx, eid, cmd, caller, services.codes),
-        path={"code": cmd.code},
+        path={"code": cmd.code}, needs=handlers.valve_fitting_needs(cmd),
     )
 
 
@@ -110,7 +111,7 @@ async def seize(code: str, body: SeizeIn, services: Svc, caller: Caller) -> JSON
     cmd = SeizeCylinder(parse_code(code), body.reason, body.occurred_at)
     return await run_command(
         services, "seize", body, lambda tx, eid: handlers.seize(tx, eid, cmd, caller, services.codes),
-        path={"code": cmd.code},
+        path={"code": cmd.code}, needs=handlers.cylinder_needs(cmd.code),
     )
 
 
@@ -120,5 +121,5 @@ async def scrap(code: str, body: ScrapIn, services: Svc, caller: Caller) -> JSON
     cmd = ScrapCylinder(parse_code(code), body.reason, body.occurred_at, body.company_id, handed)
     return await run_command(
         services, "scrap", body, lambda tx, eid: handlers.scrap(tx, eid, cmd, caller, services.codes),
-        path={"code": cmd.code},
+        path={"code": cmd.code}, needs=handlers.cylinder_needs(cmd.code),
     )

@@ -40,7 +40,8 @@ async def post_swap(body: SwapIn, services: Svc, caller: Caller) -> JSONResponse
                           body.residual_kg, body.recycle_price_cny)
         return await handlers.execute_swap(tx, event_id, cmd, caller, services.codes)
 
-    return await run_command(services, "swap", body, handler)
+    return await run_command(services, "swap", body, handler,
+                             needs=handlers.swap_needs(body.old_code, body.new_code, body.customer_id))
 
 
 @router.post("/{swap_id}/refund-deposit", status_code=201,
@@ -48,4 +49,5 @@ async def post_swap(body: SwapIn, services: Svc, caller: Caller) -> JSONResponse
 async def post_refund(swap_id: str, body: RefundDepositIn, services: Svc, caller: Caller) -> JSONResponse:
     cmd = RefundDeposit(swap_id, body.returned_code, body.occurred_at)
     return await run_command(services, "refund_deposit", body,
-                             lambda tx, eid: handlers.refund_deposit(tx, eid, cmd, caller), path={"swap_id": swap_id})
+                             lambda tx, eid: handlers.refund_deposit(tx, eid, cmd, caller), path={"swap_id": swap_id},
+                             needs=handlers.refund_needs(swap_id, body.returned_code))

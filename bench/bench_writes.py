@@ -1,0 +1,200 @@
+"""Writes over HTTP: registrations and fills through the service, beside a minimal FastAPI + asyncpg
+endpoint (``bench/baseline_app.py``) given the same bodies by the same clients, in the same run.
+
+Each side runs as one uvicorn worker on a database of its own on the local PostgreSQL. The service is
+the app ``cylinder-trace serve`` runs (with its MQTT side connected to the local Mosquitto); the clients
+use a station operator's token, so every request is authenticated against the database as in use.
+
+* registrations: ``POST /api/v1/cylinders`` with a serial, ``--register-clients`` at once;
+* fills: ``POST /api/v1/fills`` of the cylinders just registered (every rule, the hash chain, the
+  projections and the findings ledger on the way), ``--fill-clients`` at once.
+
+Reports requests/s, p50 and p99 latency, the statuses, the server process's CPU time per request, and
+each rate as a ratio of the baseline's. ``--eventsourcing`` adds the ``eventsourcing`` library's
+PostgreSQL recorder (one event per transaction from 16 threads) on the same server. ``--profile DIR``
+records the service's fill run with py-spy. ``--markdown FILE`` appends the results.
+
+    .venv/bin/python bench/bench_writes.py [--cylinders 2000] [--rounds 2] [--eventsourcing]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.support import (
+    PG_DSN,
+    LoadReport,
+    drive,
+    machine,
+    plain_dsn,
+    post,
+    scratch_database,
+    sqlalchemy_url,
+    uvicorn_server,
+)
+from cylinder_trace.store.migrate import upgrade
+
+ADMIN = "bench-admin-token"
+
+
+@dataclass
+class Side:
+    name: str
+    registrations: LoadReport
+    register_cpu: float
+    fills: LoadReport
+    fill_cpu: float
+
+
+def registration_bodies(n: int, run: str) -> list[bytes]:
+    return [json.dumps({
+        "event_id": str(uuid.uuid4()), "serial": f"B{run}{i:06d}", "model": "YSP35.5", "manufacturer_code": "M01",
+        "manufactured_on": "2023-05-01", "owner": {"company_id": "C1"}, "occurred_at": "2023-09-01T09:00:00+08:00",
+    }).encode() for i in range(n)]
+
+
+def fill_bodies(codes: list[str]) -> list[bytes]:
+    now = datetime.now(UTC).isoformat()
+    return [json.dumps({
+        "event_id": str(uuid.uuid4()), "code": code, "station_id": "S1", "filler_id": "F1", "occurred_at": now,
+        "net_mass_kg": 14.5, "checks": {"pre_fill_ok": True, "post_fill_ok": True, "leak_ok": True},
+    }).encode() for code in codes]
+
+
+async def town(base: str) -> str:
+    """A company, a station, a filler and a station operator's token."""
+    async with httpx.AsyncClient(base_url=base, headers={"Authorization": f"Bearer {ADMIN}"}, timeout=30) as c:
+        for path, body in (
+            ("/api/v1/companies", {"id": "C1", "name": "大岗子燃气有限公司", "licence_no": "JL-GAS-001",
+                                   "licence_valid_until": "2030-12-31"}),
+            ("/api/v1/stations", {"id": "S1", "company_id": "C1", "name": "一号充装站", "licence_no": "TS-001",
+                                  "licence_valid_until": "2030-12-31"}),
+            ("/api/v1/staff", {"id": "F1", "company_id": "C1", "name": "王师傅", "phone": "13800000001",
+                               "kind": "filler", "certificate_no": "CERT-F1", "certificate_valid_until": "2030-12-31"}),
+        ):
+            response = await c.post(path, json=body)
+            assert response.status_code in (200, 201), response.text
+        response = await c.post("/api/v1/principals", json={"role": "station_operator", "name": "一号站",
+                                                             "company_id": "C1", "station_id": "S1"})
+        assert response.status_code == 201, response.text
+        return str(response.json()["token"])
+
+
+async def service_side(n: int, register_clients: int, fill_clients: int, run: str, workdir: Path,
+                       profile: Path | None) -> Side:
+    async with scratch_database("ct_bench_writes") as name:
+        url = sqlalchemy_url(PG_DSN, name)
+        await asyncio.to_thread(upgrade, url)
+        env = {"CT_DATABASE_URL": url, "CT_ADMIN_TOKEN": ADMIN, "CT_EMBEDDED_BROKER": "false",
+               "CT_MQTT_URL": "mqtt://127.0.0.1:1883", "CT_SWEEP_INTERVAL_S": "0", "CT_LOG_LEVEL": "WARNING"}
+        with uvicorn_server("cylinder_trace.api.main:create_app", env, workdir) as server:
+            token = await town(server.base)
+            bodies = registration_bodies(n, run)
+            cpu = server.cpu()
+            registered = await drive(server.port, [post("/api/v1/cylinders", b, token) for b in bodies],
+                                     register_clients, keep_bodies=True)
+            register_cpu = server.cpu() - cpu
+            codes = [json.loads(b)["code"] for b in registered.bodies if b.startswith(b'{"code"')]
+            fills = [post("/api/v1/fills", b, token) for b in fill_bodies(codes)]
+            spy = _profile(server.proc.pid, profile) if profile else None
+            cpu = server.cpu()
+            filled = await drive(server.port, fills, fill_clients)
+            fill_cpu = server.cpu() - cpu
+            if spy is not None:
+                spy.wait(60)
+    return Side("service", registered, register_cpu, filled, fill_cpu)
+
+
+def _profile(pid: int, folder: Path) -> subprocess.Popen[bytes]:
+    folder.mkdir(parents=True, exist_ok=True)
+    return subprocess.Popen(["py-spy", "record", "--pid", str(pid), "--duration", "8", "--rate", "250",
+                             "--format", "raw", "--output", str(folder / "fills.txt"), "--nonblocking"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+async def baseline_side(n: int, register_clients: int, fill_clients: int, run: str, workdir: Path) -> Side:
+    async with scratch_database("ct_bench_baseline") as name:
+        env = {"CT_BASELINE_DSN": plain_dsn(PG_DSN, name)}
+        with uvicorn_server("bench.baseline_app:create_app", env, workdir) as server:
+            bodies = registration_bodies(n, run)
+            cpu = server.cpu()
+            registered = await drive(server.port, [post("/api/v1/cylinders", b) for b in bodies], register_clients)
+            register_cpu = server.cpu() - cpu
+            codes = [f"0690123400004{i}" for i in range(n)]
+            cpu = server.cpu()
+            filled = await drive(server.port, [post("/api/v1/fills", b) for b in fill_bodies(codes)], fill_clients)
+            fill_cpu = server.cpu() - cpu
+    return Side("baseline", registered, register_cpu, filled, fill_cpu)
+
+
+def eventsourcing_rate(events: int, threads: int = 16) -> float:
+    """The ``eventsourcing`` library's PostgreSQL recorder: one event per transaction, ``threads`` at once."""
+    script = Path(__file__).with_name("eventsourcing_recorder.py")
+    out = subprocess.run([sys.executable, str(script), "--events", str(events), "--threads", str(threads),
+                          "--dsn", PG_DSN], capture_output=True, text=True, check=True)
+    return float(json.loads(out.stdout.strip().splitlines()[-1])["events_per_s"])
+
+
+def line(label: str, report: LoadReport, cpu: float, base: LoadReport | None = None) -> str:
+    ratio = f"{report.rate / base.rate:.2f}" if base else "—"
+    return (f"| {label} | {report.rate:,.0f} | {report.percentile(50) * 1000:.1f} | "
+            f"{report.percentile(99) * 1000:.1f} | {cpu / report.requests * 1000:.2f} | {ratio} | "
+            f"{dict(sorted(report.statuses.items()))} |")
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--cylinders", type=int, default=2000)
+    parser.add_argument("--register-clients", type=int, default=32)
+    parser.add_argument("--fill-clients", type=int, default=64)
+    parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--eventsourcing", action="store_true")
+    parser.add_argument("--profile", type=Path)
+    parser.add_argument("--markdown", type=Path)
+    args = parser.parse_args()
+    rows = ["| run | requests/s | p50 ms | p99 ms | server CPU ms/request | ratio to baseline | statuses |",
+            "|---|---:|---:|---:|---:|---:|---|"]
+    with tempfile.TemporaryDirectory() as tmp:
+        for round_no in range(1, args.rounds + 1):
+            run = f"{round_no}{uuid.uuid4().hex[:3]}"
+            base = await baseline_side(args.cylinders, args.register_clients, args.fill_clients, run, Path(tmp))
+            svc = await service_side(args.cylinders, args.register_clients, args.fill_clients, run, Path(tmp),
+                                     args.profile)
+            rows += [
+                line(f"{round_no}: baseline registrations ({args.register_clients} clients)", base.registrations,
+                     base.register_cpu),
+                line(f"{round_no}: service registrations ({args.register_clients} clients)", svc.registrations,
+                     svc.register_cpu, base.registrations),
+                line(f"{round_no}: baseline fills ({args.fill_clients} clients)", base.fills, base.fill_cpu),
+                line(f"{round_no}: service fills ({args.fill_clients} clients)", svc.fills, svc.fill_cpu, base.fills),
+            ]
+            for row in rows[-4:]:
+                print(row, flush=True)
+        if args.eventsourcing:
+            rate = eventsourcing_rate(args.cylinders)
+            rows.append(f"| eventsourcing recorder (16 threads, 1 event per transaction) | {rate:,.0f} | | | | | |")
+            print(rows[-1])
+    text = (f"\n### bench_writes — {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}\n\n{machine()}; "
+            f"{args.cylinders} registrations then {args.cylinders} fills per run.\n\n" + "\n".join(rows) + "\n")
+    print(text)
+    if args.markdown:
+        with args.markdown.open("a", encoding="utf-8") as out:
+            out.write(text)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,272 @@
+"""One transaction's shared state when many commands are stored together (group commit).
+
+A :class:`Batch` belongs to one transaction that holds the append lock from its first statement, so
+what it reads is what the store holds and nobody else can change it before the commit. The commands of
+the batch run one after another; each sees the store as the commands before it left it:
+
+* reads go through caches the batch fills with one query for many commands (:meth:`Batch.prefetch`):
+  cylinder states and stream heads, registry entries, the command log;
+* a command's events are *staged*, not written: versions and hashes are chained onto the heads the
+  batch knows, cylinder states are folded forward in memory, and the next command sees both;
+* when every command has run, :meth:`Batch.write` stores all staged events with one statement,
+  numbers them after the newest position, logs the commands' answers, moves the code counters, and
+  brings the projections up to date from the events in memory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any, Final
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ..domain.codes import make_grai
+from ..domain.cylinder import CylinderState, state_from_json
+from ..domain.events import cylinder_stream
+from ..store import event_store
+from ..store.db import any_of, upsert_many
+from ..store.event_store import RecordedEvent, StreamHead
+from ..store.projections import Projection, apply_appended, bring_up_to
+from ..store.tables import code_counters, command_log, cylinders, registry, streams
+
+#: how many generated serials are checked against the store with one query
+_SERIAL_BLOCK: Final = 32
+CYLINDER_PREFIX: Final = "cylinder:"
+
+
+@dataclass(frozen=True, slots=True)
+class LoggedCommand:
+    """A command's first answer, kept under the client's ``event_id``."""
+
+    event_id: str
+    kind: str
+    body_hash: str
+    status: int
+    response: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Needs:
+    """What a command reads and changes, named before it runs: the batch loads it for many commands at
+    once, and two commands that name the same cylinder, customer, valve or stream are not stored in
+    one batch (each then decides on what the one before it left)."""
+
+    codes: tuple[str, ...] = ()
+    #: registry entries ``(kind, id)`` it reads (registry entries change only in transactions of their own)
+    entries: tuple[tuple[str, str], ...] = ()
+    #: other streams it reads or appends to
+    streams: tuple[str, ...] = ()
+    #: anything else it reads that another command could change (``customer:<id>`` for a customer's
+    #: findings, ``valve:<id>`` for where a valve is fitted)
+    keys: tuple[str, ...] = ()
+
+    @property
+    def conflicts(self) -> frozenset[str]:
+        """What two commands of one batch may not share."""
+        return frozenset({cylinder_stream(c) for c in self.codes} | set(self.streams) | set(self.keys))
+
+
+@dataclass
+class Layer:
+    """What one command changed in the batch's view: merged when the command succeeds, dropped when it
+    fails."""
+
+    states: dict[str, CylinderState | None] = field(default_factory=dict)
+    heads: dict[str, StreamHead] = field(default_factory=dict)
+    events: list[RecordedEvent] = field(default_factory=list)
+    commands: dict[str, LoggedCommand] = field(default_factory=dict)
+
+    def merge(self, other: Layer) -> None:
+        self.states.update(other.states)
+        self.heads.update(other.heads)
+        self.events.extend(other.events)
+        self.commands.update(other.commands)
+
+
+class Batch:
+    def __init__(self, conn: AsyncConnection, now: datetime) -> None:
+        self.conn = conn
+        self.now = now
+        #: the store as the committed commands of the batch left it
+        self.staged = Layer()
+        #: read from the store (None: known not to exist)
+        self._states: dict[str, CylinderState | None] = {}
+        self._heads: dict[str, StreamHead] = {}
+        self._entries: dict[tuple[str, str], dict[str, Any] | None] = {}
+        self._logged: dict[str, LoggedCommand | None] = {}
+        #: next generated serial per (prefix, asset type), and serials known to be free
+        self._serials: dict[tuple[str, int], int] = {}
+        self._free: dict[tuple[str, int], list[int]] = {}
+        self._counters_moved: set[tuple[str, int]] = set()
+
+    # --- start ------------------------------------------------------------------------------------
+    async def start(self, projections: Sequence[Projection]) -> None:
+        """Take the append lock and bring lagging projections up to the store's end (their tables are
+        what the batch reads states from)."""
+        await event_store.lock_appends(self.conn)
+        newest = await event_store.next_position(self.conn) - 1
+        await bring_up_to(self.conn, projections, newest)
+
+    async def prefetch(self, needs: Iterable[Needs], event_ids: Iterable[str]) -> None:
+        """Load what the commands named, a query per kind of thing."""
+        codes: set[str] = set()
+        entries: set[tuple[str, str]] = set()
+        named_streams: set[str] = set()
+        for n in needs:
+            codes.update(n.codes)
+            entries.update(n.entries)
+            named_streams.update(n.streams)
+        await self._load_cylinders(sorted(c for c in codes if cylinder_stream(c) not in self._heads))
+        await self._load_entries(sorted(e for e in entries if e not in self._entries))
+        await self._load_heads(sorted(s for s in named_streams if s not in self._heads))
+        await self._load_logged(sorted(i for i in set(event_ids) if i not in self._logged))
+
+    async def _load_cylinders(self, codes: Sequence[str]) -> None:
+        """States and heads of registered cylinders from their projection; for the others, whatever their
+        stream holds (a refused scan of an unregistered code is kept on its stream)."""
+        if not codes:
+            return
+        rows = await self.conn.execute(
+            sa.select(cylinders.c.code, cylinders.c.state, cylinders.c.version, cylinders.c.head_hash).where(
+                any_of(self.conn, cylinders.c.code, codes)))
+        for r in rows:
+            self._states[r.code] = state_from_json(r.state)
+            self._heads[cylinder_stream(r.code)] = StreamHead(int(r.version), str(r.head_hash))
+        unregistered = [c for c in codes if c not in self._states]
+        for code in unregistered:
+            self._states[code] = None
+        await self._load_heads([cylinder_stream(c) for c in unregistered])
+
+    async def _load_entries(self, keys: Sequence[tuple[str, str]]) -> None:
+        if not keys:
+            return
+        rows = await self.conn.execute(sa.select(registry.c.kind, registry.c.id, registry.c.data).where(
+            any_of(self.conn, registry.c.id, sorted({i for _, i in keys})),
+            any_of(self.conn, registry.c.kind, sorted({k for k, _ in keys}))))
+        for r in rows:
+            self._entries[(r.kind, r.id)] = dict(r.data)
+        for key in keys:
+            self._entries.setdefault(key, None)
+
+    async def _load_heads(self, stream_ids: Sequence[str]) -> None:
+        if not stream_ids:
+            return
+        heads = await event_store.read_heads(self.conn, stream_ids)
+        for stream_id in stream_ids:
+            self._heads[stream_id] = heads.get(stream_id, event_store.EMPTY_HEAD)
+
+    async def _load_logged(self, event_ids: Sequence[str]) -> None:
+        if not event_ids:
+            return
+        rows = await self.conn.execute(sa.select(command_log).where(any_of(self.conn, command_log.c.event_id,
+                                                                            event_ids)))
+        for r in rows:
+            self._logged[r.event_id] = LoggedCommand(r.event_id, r.kind, r.body_hash, r.status_code, r.response)
+        for event_id in event_ids:
+            self._logged.setdefault(event_id, None)
+
+    # --- reads for a command (``layer``: its own changes so far) -----------------------------------
+    async def state(self, layer: Layer, code: str) -> CylinderState | None:
+        for known in (layer.states, self.staged.states):
+            if code in known:
+                return known[code]
+        if code not in self._states:
+            await self._load_cylinders([code])
+        return self._states[code]
+
+    async def head(self, layer: Layer, stream_id: str) -> StreamHead:
+        for known in (layer.heads, self.staged.heads):
+            if stream_id in known:
+                return known[stream_id]
+        if stream_id not in self._heads:
+            if stream_id.startswith(CYLINDER_PREFIX):
+                await self._load_cylinders([stream_id.removeprefix(CYLINDER_PREFIX)])
+            else:
+                await self._load_heads([stream_id])
+        return self._heads[stream_id]
+
+    async def entry(self, kind: str, entry_id: str) -> dict[str, Any] | None:
+        key = (kind, entry_id)
+        if key not in self._entries:
+            await self._load_entries([key])
+        entry = self._entries[key]
+        return dict(entry) if entry is not None else None
+
+    async def logged(self, layer: Layer, event_id: str) -> LoggedCommand | None:
+        for known in (layer.commands, self.staged.commands):
+            if event_id in known:
+                return known[event_id]
+        if event_id not in self._logged:
+            await self._load_logged([event_id])
+        return self._logged[event_id]
+
+    def staged_states(self, layer: Layer) -> dict[str, CylinderState | None]:
+        """The cylinders the batch has changed so far, as they are now."""
+        return {**self.staged.states, **layer.states}
+
+    def staged_events(self, layer: Layer, stream_id: str) -> list[RecordedEvent]:
+        return [e for e in (*self.staged.events, *layer.events) if e.stream_id == stream_id]
+
+    # --- generated codes ----------------------------------------------------------------------------
+    async def next_serial(self, prefix: str, asset_type: int) -> str:
+        """The next free serial for a prefix and asset type: claimed from the counter (one read per batch),
+        skipping any serial a code was registered under by hand (checked against the store a block at a
+        time). Serials claimed by a command that then fails are not handed out again."""
+        key = (prefix, asset_type)
+        if key not in self._serials:
+            row = (await self.conn.execute(sa.select(code_counters.c.next_serial).where(
+                code_counters.c.prefix == prefix, code_counters.c.asset_type == asset_type))).first()
+            self._serials[key] = int(row.next_serial) if row else 1
+        while True:
+            free = self._free.get(key)
+            if free:
+                serial = free.pop(0)
+                if not await self._taken(make_grai(prefix, asset_type, str(serial)).code):
+                    self._counters_moved.add(key)
+                    return str(serial)
+                continue
+            await self._claim_block(key)
+
+    async def _claim_block(self, key: tuple[str, int]) -> None:
+        """Look at the next block of serials: those whose code has no stream are free."""
+        prefix, asset_type = key
+        start = self._serials[key]
+        candidates = {n: make_grai(prefix, asset_type, str(n)).code for n in range(start, start + _SERIAL_BLOCK)}
+        taken = set((await self.conn.execute(sa.select(streams.c.stream_id).where(any_of(
+            self.conn, streams.c.stream_id, [cylinder_stream(c) for c in candidates.values()])))).scalars())
+        self._serials[key] = start + _SERIAL_BLOCK
+        self._counters_moved.add(key)
+        free = [n for n, code in candidates.items() if cylinder_stream(code) not in taken]
+        self._free[key] = free
+        for n in free:
+            self._heads.setdefault(cylinder_stream(candidates[n]), event_store.EMPTY_HEAD)
+            self._states.setdefault(candidates[n], None)
+
+    async def _taken(self, code: str) -> bool:
+        return (await self.head(Layer(), cylinder_stream(code))).version > 0
+
+    # --- the end ------------------------------------------------------------------------------------
+    async def write(self, projections: Sequence[Projection]) -> list[RecordedEvent]:
+        """Store what the batch's commands staged, in the order they ran; returns the events as stored."""
+        position = await event_store.next_position(self.conn)
+        recorded = [replace(e, position=position + i) for i, e in enumerate(self.staged.events)]
+        await event_store.write_events(self.conn, recorded)
+        if self.staged.commands:
+            await self.conn.execute(sa.insert(command_log), [
+                {"event_id": c.event_id, "kind": c.kind, "body_hash": c.body_hash, "status_code": c.status,
+                 "response": c.response, "recorded_at": self.now} for c in self.staged.commands.values()])
+        await self._save_counters()
+        await apply_appended(self.conn, projections, recorded)
+        return recorded
+
+    async def _save_counters(self) -> None:
+        moved = sorted(self._counters_moved)
+        rows: list[Mapping[str, Any]] = []
+        for prefix, asset_type in moved:
+            free = self._free.get((prefix, asset_type)) or []
+            next_serial = free[0] if free else self._serials[(prefix, asset_type)]
+            rows.append({"prefix": prefix, "asset_type": asset_type, "next_serial": next_serial})
+        await upsert_many(self.conn, code_counters, ["prefix", "asset_type"], rows)
