@@ -116,12 +116,25 @@ async def service_side(n: int, register_clients: int, fill_clients: int, run: st
             fill_cpu = server.cpu() - cpu
             if spy is not None:
                 spy.wait(60)
+            print(batch_summary(httpx.get(f"{server.base}/metrics").text), flush=True)
     return Side("service", registered, register_cpu, filled, fill_cpu)
+
+
+def batch_summary(metrics: str) -> str:
+    """How the appender grouped the writes of the run (its Prometheus histograms)."""
+    values = {}
+    for text in metrics.splitlines():
+        for name in ("ct_write_batch_jobs_sum", "ct_write_batch_jobs_count", "ct_write_batch_seconds_sum"):
+            if text.startswith(name + " "):
+                values[name] = float(text.split()[1])
+    batches = values.get("ct_write_batch_jobs_count", 0) or 1
+    return (f"appender: {batches:.0f} transactions, {values.get('ct_write_batch_jobs_sum', 0) / batches:.1f} writes "
+            f"each, {values.get('ct_write_batch_seconds_sum', 0) / batches * 1000:.1f} ms each")
 
 
 def _profile(pid: int, folder: Path) -> subprocess.Popen[bytes]:
     folder.mkdir(parents=True, exist_ok=True)
-    return subprocess.Popen(["py-spy", "record", "--pid", str(pid), "--duration", "8", "--rate", "250",
+    return subprocess.Popen([str(Path(sys.executable).with_name("py-spy")), "record", "--pid", str(pid), "--duration", "8", "--rate", "250",
                              "--format", "raw", "--output", str(folder / "fills.txt"), "--nonblocking"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
@@ -134,7 +147,7 @@ async def baseline_side(n: int, register_clients: int, fill_clients: int, run: s
             cpu = server.cpu()
             registered = await drive(server.port, [post("/api/v1/cylinders", b) for b in bodies], register_clients)
             register_cpu = server.cpu() - cpu
-            codes = [f"0690123400004{i}" for i in range(n)]
+            codes = [f"06901234000048{i:06d}" for i in range(n)]
             cpu = server.cpu()
             filled = await drive(server.port, [post("/api/v1/fills", b) for b in fill_bodies(codes)], fill_clients)
             fill_cpu = server.cpu() - cpu

@@ -13,7 +13,7 @@ from ..app.services import Services
 _bearer = HTTPBearer(auto_error=False, description="Authorization: Bearer <token>")
 
 
-def get_services(request: Request) -> Services:
+async def get_services(request: Request) -> Services:
     services: Services = request.app.state.services
     return services
 
@@ -28,10 +28,10 @@ async def get_principal(
         raise HTTPException(401, "missing bearer token", headers={"WWW-Authenticate": "Bearer"})
     token = credentials.credentials
 
-    async def lookup(conn):  # type: ignore[no-untyped-def]
-        return await authenticate(conn, token, services.settings.admin_token)
+    async def lookup() -> Principal | None:
+        return await services.uow.read(lambda conn: authenticate(conn, token, services.settings.admin_token))
 
-    principal: Principal | None = await services.uow.read(lookup)
+    principal = await services.principals.authenticate(token, lookup)
     if principal is None:
         raise HTTPException(401, "unknown or revoked token", headers={"WWW-Authenticate": "Bearer"})
     return principal

@@ -52,7 +52,8 @@ def create_app(
     if services is not None:
         app.state.services = services
     install_error_handlers(app)
-    for module in (health, principals, registries, cylinders, work, devices, checks, swaps, findings, ledgers, epcis):
+    # routes are matched in this order: the writes stations, workers and valves send most come first
+    for module in (work, cylinders, checks, swaps, registries, principals, devices, findings, ledgers, epcis, health):
         app.include_router(module.router)
     app.include_router(labels_router)
     app.include_router(scan_router)

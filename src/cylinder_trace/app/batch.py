@@ -15,7 +15,7 @@ the batch run one after another; each sees the store as the commands before it l
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Final
@@ -48,6 +48,10 @@ class LoggedCommand:
     response: dict[str, Any]
 
 
+#: a registry entry by ``(kind, id)`` (None when there is none)
+EntryLookup = Callable[[str, str], Mapping[str, Any] | None]
+
+
 @dataclass(frozen=True, slots=True)
 class Needs:
     """What a command reads and changes, named before it runs: the batch loads it for many commands at
@@ -62,6 +66,8 @@ class Needs:
     #: anything else it reads that another command could change (``customer:<id>`` for a customer's
     #: findings, ``valve:<id>`` for where a valve is fitted)
     keys: tuple[str, ...] = ()
+    #: codes known only once its registry entries are loaded (a code made from a company's prefix)
+    derived_codes: Callable[[EntryLookup], Sequence[str]] | None = None
 
     @property
     def conflicts(self) -> frozenset[str]:
@@ -101,17 +107,19 @@ class Batch:
         self._serials: dict[tuple[str, int], int] = {}
         self._free: dict[tuple[str, int], list[int]] = {}
         self._counters_moved: set[tuple[str, int]] = set()
+        self._next_position = 0
 
     # --- start ------------------------------------------------------------------------------------
     async def start(self, projections: Sequence[Projection]) -> None:
         """Take the append lock and bring lagging projections up to the store's end (their tables are
         what the batch reads states from)."""
         await event_store.lock_appends(self.conn)
-        newest = await event_store.next_position(self.conn) - 1
-        await bring_up_to(self.conn, projections, newest)
+        self._next_position = await event_store.next_position(self.conn)
+        await bring_up_to(self.conn, projections, self._next_position - 1)
 
     async def prefetch(self, needs: Iterable[Needs], event_ids: Iterable[str]) -> None:
         """Load what the commands named, a query per kind of thing."""
+        needs = list(needs)
         codes: set[str] = set()
         entries: set[tuple[str, str]] = set()
         named_streams: set[str] = set()
@@ -119,26 +127,32 @@ class Batch:
             codes.update(n.codes)
             entries.update(n.entries)
             named_streams.update(n.streams)
-        await self._load_cylinders(sorted(c for c in codes if cylinder_stream(c) not in self._heads))
         await self._load_entries(sorted(e for e in entries if e not in self._entries))
+        for n in needs:
+            if n.derived_codes is not None:
+                codes.update(n.derived_codes(lambda kind, entry_id: self._entries.get((kind, entry_id))))
+        await self._load_cylinders(sorted(c for c in codes if cylinder_stream(c) not in self._heads))
         await self._load_heads(sorted(s for s in named_streams if s not in self._heads))
         await self._load_logged(sorted(i for i in set(event_ids) if i not in self._logged))
 
     async def _load_cylinders(self, codes: Sequence[str]) -> None:
-        """States and heads of registered cylinders from their projection; for the others, whatever their
-        stream holds (a refused scan of an unregistered code is kept on its stream)."""
+        """Heads and states of ``codes`` in one query: a code without a stream is not registered (and an
+        unregistered code's stream, should it have one, has no state)."""
         if not codes:
             return
+        wanted = {cylinder_stream(c): c for c in codes}
         rows = await self.conn.execute(
-            sa.select(cylinders.c.code, cylinders.c.state, cylinders.c.version, cylinders.c.head_hash).where(
-                any_of(self.conn, cylinders.c.code, codes)))
+            sa.select(streams.c.stream_id, streams.c.version, streams.c.head_hash, cylinders.c.state)
+            .select_from(streams.outerjoin(cylinders, cylinders.c.code == sa.func.substr(streams.c.stream_id,
+                                                                                         len(CYLINDER_PREFIX) + 1)))
+            .where(any_of(self.conn, streams.c.stream_id, sorted(wanted))))
         for r in rows:
-            self._states[r.code] = state_from_json(r.state)
-            self._heads[cylinder_stream(r.code)] = StreamHead(int(r.version), str(r.head_hash))
-        unregistered = [c for c in codes if c not in self._states]
-        for code in unregistered:
-            self._states[code] = None
-        await self._load_heads([cylinder_stream(c) for c in unregistered])
+            code = wanted[r.stream_id]
+            self._heads[r.stream_id] = StreamHead(int(r.version), str(r.head_hash))
+            self._states[code] = state_from_json(r.state) if r.state is not None else None
+        for stream_id, code in wanted.items():
+            self._heads.setdefault(stream_id, event_store.EMPTY_HEAD)
+            self._states.setdefault(code, None)
 
     async def _load_entries(self, keys: Sequence[tuple[str, str]]) -> None:
         if not keys:
@@ -251,7 +265,7 @@ class Batch:
     # --- the end ------------------------------------------------------------------------------------
     async def write(self, projections: Sequence[Projection]) -> list[RecordedEvent]:
         """Store what the batch's commands staged, in the order they ran; returns the events as stored."""
-        position = await event_store.next_position(self.conn)
+        position = self._next_position  # read under the lock, which nobody else has taken since
         recorded = [replace(e, position=position + i) for i, e in enumerate(self.staged.events)]
         await event_store.write_events(self.conn, recorded)
         if self.staged.commands:
@@ -259,7 +273,7 @@ class Batch:
                 {"event_id": c.event_id, "kind": c.kind, "body_hash": c.body_hash, "status_code": c.status,
                  "response": c.response, "recorded_at": self.now} for c in self.staged.commands.values()])
         await self._save_counters()
-        await apply_appended(self.conn, projections, recorded)
+        await apply_appended(self.conn, projections, recorded, known=self._states)
         return recorded
 
     async def _save_counters(self) -> None:

@@ -30,6 +30,7 @@ from ..domain.rules import subsidies
 from ..store.event_store import RecordedEvent
 from ..store.tables import cylinders, subsidy_lines
 from . import fill_checks
+from .batch import EntryLookup
 from .errors import Conflict, InvalidInput, NotFound
 from .principals import Principal
 from .registries import require_entry
@@ -73,8 +74,8 @@ def named_codes(*codes: str | None) -> tuple[str, ...]:
 
 
 # --- what each command reads and changes, for the batch it is stored with (``app/batch.py``) ---------
-def registration_needs(company_id: str | None, customer_id: str | None, code: str | None,
-                       at_customer_id: str | None = None) -> Needs:
+def registration_needs(company_id: str | None, customer_id: str | None, code: str | None, *, model: str,
+                       serial: str | None, codes: CodeSettings, at_customer_id: str | None = None) -> Needs:
     entries: list[tuple[str, str]] = []
     if company_id:
         entries.append(("company", company_id))
@@ -82,7 +83,21 @@ def registration_needs(company_id: str | None, customer_id: str | None, code: st
         entries.append(("customer", customer_id))
     if at_customer_id:
         entries.append(("customer", at_customer_id))
-    return Needs(codes=named_codes(code), entries=tuple(entries))
+
+    def generated(entry: EntryLookup) -> tuple[str, ...]:
+        """The code a serial makes under the owner's prefix (as :func:`register_cylinder` makes it)."""
+        if code is not None or serial is None:
+            return ()
+        company = entry("company", company_id) if company_id else None
+        if customer_id is None and company is None:
+            return ()
+        prefix = codes.jurisdiction_prefix if customer_id else company_code_prefix(company or {}, codes)
+        try:
+            return (generated_grai(prefix, asset_type_for(model, prefix), serial).code,)
+        except InvalidInput:
+            return ()
+
+    return Needs(codes=named_codes(code), entries=tuple(entries), derived_codes=generated)
 
 
 def fill_needs(cmd: RecordFill) -> Needs:

@@ -17,6 +17,7 @@ from ..store.db import create_engine
 from ..store.projections import Projection
 from .cylinders import CodeSettings
 from .fill_checks import IssueFillAuthorization
+from .principal_cache import PrincipalCache
 from .unit_of_work import Clock, UnitOfWork, utc_now
 
 
@@ -32,6 +33,7 @@ class Services:
     policy_book: PolicyBook
     uow: UnitOfWork
     codes: CodeSettings
+    principals: PrincipalCache
     #: issues ``authorize_fill`` to smart valves when a fill check allows a fill (set by the valve side)
     fill_authorizer: IssueFillAuthorization | None = None
     #: what ``/readyz`` checks besides the database, by name: true when ready (the runtime adds the
@@ -39,6 +41,7 @@ class Services:
     readiness_probes: dict[str, Callable[[], bool]] = field(default_factory=dict)
 
     async def close(self) -> None:
+        await self.principals.close()
         await self.uow.close()
         await self.engine.dispose()
 
@@ -49,4 +52,4 @@ def build_services(settings: Settings, clock: Clock = utc_now) -> Services:
     uow = UnitOfWork(engine, book, settings.jurisdiction, inline_projections(settings.timezone), clock=clock,
                      timezone=settings.timezone)
     codes = CodeSettings(settings.public_base_url, settings.jurisdiction_gs1_prefix)
-    return Services(settings, engine, book, uow, codes)
+    return Services(settings, engine, book, uow, codes, PrincipalCache(engine))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -48,12 +48,15 @@ class CylinderProjection:
     def tables(self) -> Sequence[sa.Table]:
         return (cylinders,)
 
-    async def apply_events(self, conn: AsyncConnection, events: Sequence[RecordedEvent]) -> None:
+    async def apply_events(self, conn: AsyncConnection, events: Sequence[RecordedEvent],
+                           known: Mapping[str, Any] | None = None) -> None:
         mine = [e for e in events if e.stream_id.startswith("cylinder:")]
         if not mine:
             return
-        states: dict[str, CylinderState | None] = dict(
-            await read_states(conn, [e.stream_id.removeprefix("cylinder:") for e in mine]))
+        codes = {e.stream_id.removeprefix("cylinder:") for e in mine}
+        known = known or {}
+        states: dict[str, CylinderState | None] = {c: known[c] for c in codes if c in known}
+        states.update(await read_states(conn, sorted(codes - set(states))))
         changed: dict[str, dict[str, Any]] = {}
         for e in mine:
             code = e.stream_id.removeprefix("cylinder:")

@@ -7,7 +7,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
@@ -36,7 +36,8 @@ class LedgersProjection:
     def tables(self) -> Sequence[sa.Table]:
         return (subsidy_lines, swap_ledger, customer_checks)
 
-    async def apply_events(self, conn: AsyncConnection, events: Sequence[RecordedEvent]) -> None:
+    async def apply_events(self, conn: AsyncConnection, events: Sequence[RecordedEvent],
+                           known: Mapping[str, Any] | None = None) -> None:
         lines: list[dict[str, Any]] = []
         checked: dict[str, tuple[date, str]] = {}
         for event in events:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -31,7 +31,8 @@ class RegistryProjection:
     def tables(self) -> Sequence[sa.Table]:
         return (registry,)
 
-    async def apply_events(self, conn: AsyncConnection, events: Sequence[RecordedEvent]) -> None:
+    async def apply_events(self, conn: AsyncConnection, events: Sequence[RecordedEvent],
+                           known: Mapping[str, Any] | None = None) -> None:
         rows: dict[tuple[str, str], dict[str, Any]] = {}
         for event in events:
             found = entry_of(event)

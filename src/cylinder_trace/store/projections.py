@@ -9,8 +9,8 @@ this transaction wrote is read back; :func:`catch_up` and :func:`rebuild` page t
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import Protocol
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -26,8 +26,11 @@ class Projection(Protocol):
     @property
     def tables(self) -> Sequence[sa.Table]: ...
 
-    async def apply_events(self, conn: AsyncConnection, events: Sequence[RecordedEvent]) -> None:
-        """Bring the rows up to date with ``events`` (consecutive, in position order)."""
+    async def apply_events(self, conn: AsyncConnection, events: Sequence[RecordedEvent],
+                           known: Mapping[str, Any] | None = None) -> None:
+        """Bring the rows up to date with ``events`` (consecutive, in position order). ``known``: what the
+        caller already holds of the state before ``events`` (cylinder states by code), so the projection
+        need not read it back."""
         ...
 
 
@@ -94,13 +97,13 @@ async def bring_up_to(conn: AsyncConnection, projections: Sequence[Projection], 
 
 
 async def apply_appended(conn: AsyncConnection, projections: Sequence[Projection],
-                         appended: Sequence[RecordedEvent]) -> None:
+                         appended: Sequence[RecordedEvent], known: Mapping[str, Any] | None = None) -> None:
     """Apply the events just appended (the newest of the store, in position order) to projections that
     had seen everything before them (:func:`bring_up_to`), and move their checkpoints."""
     if not appended:
         return
     for p in projections:
-        await p.apply_events(conn, appended)
+        await p.apply_events(conn, appended, known)
     await save_checkpoints(conn, {p.name: appended[-1].position for p in projections})
 
 

@@ -44,7 +44,8 @@ async def register(body: CylinderIn, services: Svc, caller: Caller) -> JSONRespo
         )
         return await handlers.register_cylinder(tx, reg, caller, services.codes)
 
-    needs = handlers.registration_needs(body.owner.company_id, body.owner.customer_id, body.code)
+    needs = handlers.registration_needs(body.owner.company_id, body.owner.customer_id, body.code, model=body.model,
+                                        serial=body.serial, codes=services.codes)
     return await run_command(services, "register_cylinder", body, handler, needs=needs)
 
 
