@@ -116,7 +116,8 @@ async def service_side(n: int, register_clients: int, fill_clients: int, run: st
             fill_cpu = server.cpu() - cpu
             if spy is not None:
                 spy.wait(60)
-            print(batch_summary(httpx.get(f"{server.base}/metrics").text), flush=True)
+            async with httpx.AsyncClient() as c:
+                print(batch_summary((await c.get(f"{server.base}/metrics")).text), flush=True)
     return Side("service", registered, register_cpu, filled, fill_cpu)
 
 
@@ -134,7 +135,8 @@ def batch_summary(metrics: str) -> str:
 
 def _profile(pid: int, folder: Path) -> subprocess.Popen[bytes]:
     folder.mkdir(parents=True, exist_ok=True)
-    return subprocess.Popen([str(Path(sys.executable).with_name("py-spy")), "record", "--pid", str(pid), "--duration", "8", "--rate", "250",
+    spy = str(Path(sys.executable).with_name("py-spy"))
+    return subprocess.Popen([spy, "record", "--pid", str(pid), "--duration", "8", "--rate", "250",
                              "--format", "raw", "--output", str(folder / "fills.txt"), "--nonblocking"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 

@@ -288,5 +288,46 @@ def import_census(
         raise typer.Exit(1)
 
 
+@app.command()
+def rebuild(
+    projection: Annotated[list[str] | None, typer.Option(
+        help="a projection to rebuild (repeatable): registry, cylinders, findings, ledgers; default all")] = None,
+    quiet: Annotated[bool, typer.Option(help="no progress bar")] = False,
+) -> None:
+    """Rebuild read models from the events, from the first event on.
+
+    After a fix to a projection this repairs its tables. It runs in one transaction that holds the append
+    lock: writes wait until it is done, readers see the old rows until it commits.
+    """
+    from .app.rebuild import UnknownProjection, choose
+    from .app.rebuild import rebuild as run_rebuild
+    from .app.services import inline_projections
+
+    settings = get_settings()
+    upgrade(settings.database_url)
+    try:
+        chosen = choose(inline_projections(settings.timezone), projection or [])
+    except UnknownProjection as exc:
+        raise typer.BadParameter(str(exc), param_hint="--projection") from None
+
+    async def run() -> Any:
+        services = build_services(settings)
+        try:
+            if quiet:
+                return await run_rebuild(services.engine, chosen)
+            with _progress() as progress:
+                task = progress.add_task(f"rebuild {', '.join(p.name for p in chosen)}", total=None)
+                return await run_rebuild(services.engine, chosen, on_total=lambda n: progress.update(task, total=n),
+                                         progress=lambda n: progress.advance(task, n))
+        finally:
+            await services.close()
+
+    started = time.perf_counter()
+    report = asyncio.run(run())
+    elapsed = time.perf_counter() - started
+    typer.echo(f"rebuilt {', '.join(report.projections)} from {report.events} events in {elapsed:.1f} s "
+               f"({report.events / elapsed if elapsed else 0:,.0f} events/s)")
+
+
 if __name__ == "__main__":
     app()

@@ -14,7 +14,7 @@ from ..domain.policy import Policy
 from ..domain.rules import catalogue as rules
 from ..domain.rules.delivery import SWAP_RULES, delivery_violations
 from ..domain.violations import Violation
-from .cylinder_reads import load_readable
+from .cylinder_reads import readable_state
 from .cylinders import CodeSettings, cylinder_view, existing_cylinder, named_codes, refusal_outcome
 from .errors import Conflict, InvalidInput, NotFound
 from .fill_checks import delivery_context, rule_day
@@ -36,7 +36,7 @@ def refund_needs(swap_id: str, returned_code: str) -> Needs:
 
 async def quote_swap(conn: AsyncConnection, caller: Principal, code: str, on: date, residual_kg: float,
                      policy: Policy, recycle_price_cny: float | None = None) -> dict[str, Any]:
-    state, _ = await load_readable(conn, code, caller)
+    state = await readable_state(conn, code, caller)
     q = swaps.quote_for(state, on, residual_kg, policy, recycle_price_cny)
     body = {"code": state.code, "on": on.isoformat(), **q.to_json()}
     if state.owner.customer_id is None:

@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ..domain.cylinder import CylinderState, apply
+from ..domain.cylinder import CylinderState, fold_onto
 from ..domain.dates import local_day
 from ..domain.events import NewEvent, cylinder_stream
 from ..domain.policy import Policy, PolicyBook
@@ -120,9 +120,7 @@ class Tx:
         if stream_id.startswith(CYLINDER_PREFIX):
             code = stream_id.removeprefix(CYLINDER_PREFIX)
             state = await self.batch.state(self.layer, code)
-            for e in staged:
-                state = apply(state, e.type, e.data, e.version)
-            self.layer.states[code] = state
+            self.layer.states[code] = fold_onto(state, ((e.type, e.data, e.version) for e in staged))
         self.layer.heads[stream_id] = event_store.StreamHead(staged[-1].version, staged[-1].hash)
         self.loaded_versions[stream_id] = staged[-1].version
         self.layer.events.extend(staged)

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ..domain.canonical import canonical_bytes
 from ..domain.policy import PolicyBook
+from ..store.db import is_transient
 from ..store.projections import Projection
 from .appender import Appender, Job, track_writes, undo_write_count, writes_so_far
 from .batch import Batch, LoggedCommand, Needs
@@ -90,7 +91,19 @@ class UnitOfWork:
         return result
 
     async def read(self, reader: Callable[[AsyncConnection], Awaitable[T]]) -> T:
+        """Run ``reader`` on a connection of its own in autocommit: no BEGIN and ROLLBACK around a read
+        (each statement sees what is committed when it starts). A read that fails because the connection
+        was lost (the database restarted) runs once more on a new one."""
+        try:
+            return await self._read(reader)
+        except Exception as exc:
+            if not is_transient(exc):
+                raise
+            return await self._read(reader)
+
+    async def _read(self, reader: Callable[[AsyncConnection], Awaitable[T]]) -> T:
         async with self.engine.connect() as conn:
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
             return await reader(conn)
 
     async def close(self) -> None:

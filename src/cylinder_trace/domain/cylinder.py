@@ -141,58 +141,78 @@ def _registered(data: Mapping[str, Any], version: int) -> CylinderState:
     })
 
 
+def _changes(state: CylinderState, event_type: str, data: Mapping[str, Any]) -> dict[str, Any] | None:
+    """What an event changes in a state besides its version (None: nothing)."""
+    if event_type == ev.CYLINDER_FILLED:
+        return {"status": "full_in_stock", "fill_count": state.fill_count + 1,
+                "holder": Holder("station", data["station_id"])}
+    if event_type == ev.CYLINDER_DELIVERED:
+        return {"status": "at_customer", "holder": Holder("customer", data["customer_id"]),
+                "customer_id": data["customer_id"]}
+    if event_type == ev.CYLINDER_COLLECTED:
+        return {"status": "empty_in_stock", "holder": Holder("company", state.company_id or ""), "customer_id": None}
+    if event_type == ev.CYLINDER_INSPECTED:
+        passed = data["result"] == "pass"
+        return {
+            "status": "empty_in_stock" if passed else "unqualified",
+            "last_inspected_on": date.fromisoformat(data["inspected_on"]),
+            "last_inspection_result": data["result"],
+            "next_inspection_due": date.fromisoformat(data["next_inspection_due"]),
+            "life_expires_on": date.fromisoformat(data["life_expires_on"]),
+            "valve_phase": "single" if passed and data.get("converted_to_single_phase") else state.valve_phase,
+            "holder": Holder("agency", data["agency_id"]),
+            "inspection_required": state.inspection_required and not passed,
+        }
+    if event_type == ev.SMART_VALVE_FITTED:
+        return {"smart_valve_id": data["valve_id"]}
+    if event_type == ev.CYLINDER_SEIZED:
+        return {"status": "seized"}
+    if event_type == ev.CYLINDER_SCRAPPED:
+        return {"status": "scrapped", "smart_valve_id": None}
+    if event_type == ev.CYLINDER_SWAPPED_OUT:
+        company = data["company_id"]
+        return {"status": "empty_in_stock", "owner": Owner(company_id=company), "serving_company_id": None,
+                "holder": Holder("company", company), "customer_id": None,
+                "acquired_on": date.fromisoformat(data["day"]), "inspection_required": True}
+    if event_type == ev.CYLINDER_SWAPPED_IN:
+        return {"status": "at_customer", "holder": Holder("customer", data["customer_id"]),
+                "customer_id": data["customer_id"]}
+    return None
+
+
+#: the events that change a state beyond its version (every other event on the stream only counts)
+STATE_EVENTS: Final = frozenset({
+    ev.CYLINDER_REGISTERED, ev.CYLINDER_FILLED, ev.CYLINDER_DELIVERED, ev.CYLINDER_COLLECTED, ev.CYLINDER_INSPECTED,
+    ev.SMART_VALVE_FITTED, ev.CYLINDER_SEIZED, ev.CYLINDER_SCRAPPED, ev.CYLINDER_SWAPPED_OUT, ev.CYLINDER_SWAPPED_IN,
+})
+
+
 def apply(state: CylinderState | None, event_type: str, data: Mapping[str, Any], version: int) -> CylinderState | None:
     """One step of the fold. Refusals and unknown types leave the state as it was (but count)."""
     if event_type == ev.CYLINDER_REGISTERED:
         return _registered(data, version)
     if state is None:
         return None
-    s = replace(state, version=version)
-    if event_type == ev.CYLINDER_FILLED:
-        return replace(s, status="full_in_stock", fill_count=s.fill_count + 1,
-                       holder=Holder("station", data["station_id"]))
-    if event_type == ev.CYLINDER_DELIVERED:
-        return replace(s, status="at_customer", holder=Holder("customer", data["customer_id"]),
-                       customer_id=data["customer_id"])
-    if event_type == ev.CYLINDER_COLLECTED:
-        return replace(s, status="empty_in_stock", holder=Holder("company", s.company_id or ""),
-                       customer_id=None)
-    if event_type == ev.CYLINDER_INSPECTED:
-        passed = data["result"] == "pass"
-        return replace(
-            s,
-            status="empty_in_stock" if passed else "unqualified",
-            last_inspected_on=date.fromisoformat(data["inspected_on"]),
-            last_inspection_result=data["result"],
-            next_inspection_due=date.fromisoformat(data["next_inspection_due"]),
-            life_expires_on=date.fromisoformat(data["life_expires_on"]),
-            valve_phase="single" if passed and data.get("converted_to_single_phase") else s.valve_phase,
-            holder=Holder("agency", data["agency_id"]),
-            inspection_required=s.inspection_required and not passed,
-        )
-    if event_type == ev.SMART_VALVE_FITTED:
-        return replace(s, smart_valve_id=data["valve_id"])
-    if event_type == ev.CYLINDER_SEIZED:
-        return replace(s, status="seized")
-    if event_type == ev.CYLINDER_SCRAPPED:
-        return replace(s, status="scrapped", smart_valve_id=None)
-    if event_type == ev.CYLINDER_SWAPPED_OUT:
-        company = data["company_id"]
-        return replace(s, status="empty_in_stock", owner=Owner(company_id=company), serving_company_id=None,
-                       holder=Holder("company", company), customer_id=None,
-                       acquired_on=date.fromisoformat(data["day"]), inspection_required=True)
-    if event_type == ev.CYLINDER_SWAPPED_IN:
-        return replace(s, status="at_customer", holder=Holder("customer", data["customer_id"]),
-                       customer_id=data["customer_id"])
-    return s
+    return replace(state, version=version, **(_changes(state, event_type, data) or {}))
+
+
+def fold_onto(state: CylinderState | None, history: Iterable[tuple[str, Mapping[str, Any], int]]
+              ) -> CylinderState | None:
+    """:func:`apply` of each ``(type, data, version)`` in turn, without building the states in between
+    that only count (the version is set once, at the end)."""
+    last = state.version if state is not None else 0
+    for event_type, data, version in history:
+        last = version
+        if event_type in STATE_EVENTS:
+            state = apply(state, event_type, data, version)
+    if state is not None and state.version != last:
+        state = replace(state, version=last)
+    return state
 
 
 def fold(history: Iterable[tuple[str, Mapping[str, Any], int]]) -> CylinderState | None:
     """Fold ``(type, data, version)`` triples, oldest first, into the current state."""
-    state: CylinderState | None = None
-    for event_type, data, version in history:
-        state = apply(state, event_type, data, version)
-    return state
+    return fold_onto(None, history)
 
 
 def state_to_json(state: CylinderState) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ..domain.cylinder import CylinderState, apply, state_from_json, state_to_json
+from ..domain.cylinder import CylinderState, fold_onto, state_from_json, state_to_json
 from ..store.db import any_of, upsert_many
 from ..store.event_store import RecordedEvent
 from ..store.tables import cylinders
@@ -53,16 +53,16 @@ class CylinderProjection:
         mine = [e for e in events if e.stream_id.startswith("cylinder:")]
         if not mine:
             return
-        codes = {e.stream_id.removeprefix("cylinder:") for e in mine}
-        known = known or {}
-        states: dict[str, CylinderState | None] = {c: known[c] for c in codes if c in known}
-        states.update(await read_states(conn, sorted(codes - set(states))))
-        changed: dict[str, dict[str, Any]] = {}
+        by_code: dict[str, list[RecordedEvent]] = {}
         for e in mine:
-            code = e.stream_id.removeprefix("cylinder:")
-            after = apply(states.get(code), e.type, e.data, e.version)
-            if after is None:
-                continue
-            states[code] = after
-            changed[code] = cylinder_row(after, e)
-        await upsert_many(conn, cylinders, ["code"], [changed[c] for c in sorted(changed)])
+            by_code.setdefault(e.stream_id.removeprefix("cylinder:"), []).append(e)
+        known = known or {}
+        before: dict[str, CylinderState | None] = {c: known[c] for c in by_code if c in known}
+        before.update(await read_states(conn, sorted(set(by_code) - set(before))))
+        rows = []
+        for code in sorted(by_code):
+            stream = by_code[code]
+            after = fold_onto(before.get(code), ((e.type, e.data, e.version) for e in stream))
+            if after is not None:
+                rows.append(cylinder_row(after, stream[-1]))
+        await upsert_many(conn, cylinders, ["code"], rows)

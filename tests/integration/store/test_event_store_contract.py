@@ -157,3 +157,33 @@ async def test_events_table_keeps_numbers_as_written(engine: AsyncEngine) -> Non
     assert es.verify_chain([e]).valid
     async with engine.connect() as conn:
         assert (await conn.execute(sa.select(sa.func.count()).select_from(events))).scalar_one() == 1
+
+
+async def test_stream_documents_are_the_events_as_the_history_shows_them(engine: AsyncEngine) -> None:
+    """The text the history endpoint sends (on PostgreSQL written by the database) reads back as
+    :meth:`RecordedEvent.to_json`, value for value, and the chain recomputes from it."""
+    import json
+
+    from cylinder_trace.domain.canonical import ZERO_HASH, chain_hash
+
+    odd_time = T0 + timedelta(microseconds=123457, days=400)
+    await append(engine, "s:1", 0, [
+        PendingEvent(str(uuid.uuid4()), "T", {"x": 14.5, "f": 1e-07, "big": 10**17, "名": "气瓶 \"引号\" \\ /",
+                                             "n": None, "nested": {"list": [1, 2.25, True, "\u2028"]}},
+                     odd_time, "actor:中"),
+        *pending(2),
+    ], now=T0 + timedelta(microseconds=1))
+    async with engine.connect() as conn:
+        document = await es.read_stream_document(conn, "s:1")
+        stream = await es.read_stream(conn, "s:1")
+        empty = await es.read_stream_document(conn, "s:none")
+    assert document.types == {"T", "Thing"}
+    parsed = json.loads(document.text)
+    assert parsed == [e.to_json() for e in stream]
+    assert json.loads(empty.text) == [] and empty.types == frozenset()
+    prev = ZERO_HASH
+    for event in parsed:
+        body = {k: event[k] for k in ("event_id", "stream_id", "version", "type", "occurred_at", "recorded_at",
+                                      "actor", "data")}
+        assert chain_hash(prev, body) == event["hash"]
+        prev = event["hash"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import AwareDatetime
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -63,11 +63,11 @@ async def get_history(
     services: Svc,
     caller: Caller,
     as_of: Annotated[AwareDatetime | None, Query(description="only what was recorded by then")] = None,
-) -> JSONResponse:
-    async def reader(conn: AsyncConnection) -> dict[str, Any]:
+) -> Response:
+    async def reader(conn: AsyncConnection) -> str:
         return await reads.history(conn, code, caller, services.codes, as_of)
 
-    return JSONResponse(await services.uow.read(reader))
+    return Response(await services.uow.read(reader), media_type="application/json")
 
 
 @router.get("/{code}/verify", summary="Recompute the cylinder's hash chain")

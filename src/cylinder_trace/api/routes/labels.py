@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ...app import labels as app_labels
 from ...app import scans
-from ...app.cylinder_reads import load_readable
+from ...app.cylinder_reads import readable_state
 from ...app.errors import TooLarge
 from ...labels.render import LabelSpec, label_png, label_sheet_pdf, label_svg
 from ..commands import REFUSAL_RESPONSES
@@ -63,7 +63,7 @@ def _render(spec: LabelSpec, fmt: str) -> bytes:
 async def get_label(code: str, services: Svc, caller: Caller,
                     format: Annotated[Literal["png", "svg"], Query()] = "png") -> Response:
     async def reader(conn: AsyncConnection) -> LabelSpec:
-        state, _ = await load_readable(conn, code, caller)
+        state = await readable_state(conn, code, caller)
         return await app_labels.label_for(conn, state, services.codes)
 
     spec = await services.uow.read(reader)
