@@ -13,10 +13,10 @@ from ..app.services import Services
 from ..app.unit_of_work import Needs, Outcome, Tx
 
 
-async def run_command(
+async def command_outcome(
     services: Services, kind: str, body: BaseModel, handler: Callable[[Tx, str], Awaitable[Outcome]], *,
     path: Mapping[str, str] | None = None, event_id: str | None = None, needs: Needs | None = None,
-) -> JSONResponse:
+) -> Outcome:
     """``path``: the ids the URL names (a cylinder's code, a swap's id). They are part of what a client's
     ``event_id`` stands for, so the same ``event_id`` and body sent for another cylinder is a conflict, not
     a repeat. ``event_id``: when the body's is optional, the one to use instead. ``needs``: what the command
@@ -25,7 +25,15 @@ async def run_command(
     payload: dict[str, Any] = body.model_dump(mode="json")
     command_id = event_id or str(payload["event_id"])
     identity = {**payload, "path": dict(path)} if path else payload
-    outcome = await services.uow.command(kind, command_id, identity, lambda tx: handler(tx, command_id), needs)
+    return await services.uow.command(kind, command_id, identity, lambda tx: handler(tx, command_id), needs)
+
+
+async def run_command(
+    services: Services, kind: str, body: BaseModel, handler: Callable[[Tx, str], Awaitable[Outcome]], *,
+    path: Mapping[str, str] | None = None, event_id: str | None = None, needs: Needs | None = None,
+) -> JSONResponse:
+    """:func:`command_outcome` as the JSON answer (the web pages take the outcome itself)."""
+    outcome = await command_outcome(services, kind, body, handler, path=path, event_id=event_id, needs=needs)
     return JSONResponse(outcome.body, status_code=outcome.status)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Final
+from typing import Any, Final, Literal, get_args
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -26,7 +26,7 @@ from ..domain.findings import (
     finding_stream,
 )
 from ..store.tables import finding_evidence, finding_history, findings
-from .errors import Conflict, Forbidden, NotFound
+from .errors import Conflict, Forbidden, InvalidInput, NotFound
 from .principals import Principal
 from .unit_of_work import Outcome, Tx
 
@@ -37,6 +37,11 @@ COLUMNS: Final[tuple[str, ...]] = (
 )
 
 
+#: what a finding's subject can be (``cylinder:<code>`` …; DOMAIN.md, Findings ledger)
+SubjectKind = Literal["cylinder", "customer", "station", "company", "valve", "report"]
+SUBJECT_KINDS: Final[tuple[str, ...]] = get_args(SubjectKind)
+
+
 @dataclass(frozen=True, slots=True)
 class FindingFilter:
     status: str | None = None
@@ -44,6 +49,8 @@ class FindingFilter:
     severity: str | None = None
     company_id: str | None = None
     subject: str | None = None
+    #: the kind of subject (``cylinder`` for every ``cylinder:<code>``)
+    subject_kind: str | None = None
 
 
 def _iso(value: Any) -> Any:
@@ -68,6 +75,10 @@ async def list_findings(conn: AsyncConnection, caller: Principal, flt: FindingFi
                           ("company_id", company), ("subject", flt.subject)):
         if value is not None:
             query = query.where(findings.c[column] == value)
+    if flt.subject_kind is not None:
+        if flt.subject_kind not in SUBJECT_KINDS:
+            raise InvalidInput("subject_kind", f"must be one of {', '.join(SUBJECT_KINDS)}")
+        query = query.where(findings.c.subject.startswith(f"{flt.subject_kind}:"))
     if after is not None:
         query = query.where(findings.c.sort_key > after)
     if limit is not None:
@@ -95,6 +106,15 @@ async def read_finding(conn: AsyncConnection, caller: Principal, finding_id: str
     body["history"] = [{"status": h.status, "action": h.action, "at": h.at.isoformat(), "actor": h.actor,
                         "by": h.by_name, "note": h.note, "event_id": h.event_id} for h in history]
     return body
+
+
+def may_change(caller: Principal, action: Action, company_id: str | None) -> bool:
+    """Whether ``caller`` may take ``action`` on a finding of ``company_id`` (whatever its status)."""
+    try:
+        _require_actor(caller, action, company_id)
+    except Forbidden:
+        return False
+    return True
 
 
 def _require_actor(caller: Principal, action: Action, company_id: str | None) -> None:

@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import secrets
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Final, Literal
@@ -129,3 +130,14 @@ async def create_principal(
         token_hash=hash_token(token), created_at=now, created_by=created_by.id,
     ))
     return principal_id, token
+
+
+async def principal_names(conn: AsyncConnection, ids: Iterable[str]) -> dict[str, str]:
+    """The names of the principals with these ids (an actor ``role:id`` names one; ``admin`` is the
+    administrator of ``CT_ADMIN_TOKEN``)."""
+    wanted = sorted(set(ids))
+    names = {"admin": admin_principal().name} if "admin" in wanted else {}
+    if wanted:
+        rows = await conn.execute(sa.select(principals.c.id, principals.c.name).where(principals.c.id.in_(wanted)))
+        names.update({str(r.id): str(r.name) for r in rows})
+    return names

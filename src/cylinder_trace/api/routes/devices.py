@@ -9,9 +9,10 @@ from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ...app.devices import dead_letters
 from ...app.services import Services
 from ...domain.dates import local_day
-from ...ingest.queries import dead_letter_page, device_status
+from ...ingest.queries import device_status
 from ..deps import Caller, Svc
 from ..pagination import Cursor, Limit, decode_position, encode_cursor
 
@@ -38,11 +39,10 @@ async def list_dead_letters(
                                                                   "schema, oversize, …")] = None,
     valve_id: Annotated[str | None, Query(max_length=64)] = None,
 ) -> JSONResponse:
-    caller.require("admin", "regulator")
     before = decode_position(cursor)
 
     async def reader(conn: AsyncConnection) -> dict[str, Any]:
-        page = await dead_letter_page(conn, limit=limit, before=before, kind=kind, valve_id=valve_id)
+        page = await dead_letters(conn, caller, limit=limit, before=before, kind=kind, valve_id=valve_id)
         return {"items": page.items,
                 "next_cursor": encode_cursor(str(page.next_before)) if page.next_before is not None else None}
 

@@ -10,9 +10,12 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ...app import findings as handlers
+from ...app.principals import Principal
+from ...app.services import Services
+from ...app.unit_of_work import Outcome
 from ...domain.findings import Action, Status
 from ...domain.violations import Severity
-from ..commands import REFUSAL_RESPONSES, run_command
+from ..commands import REFUSAL_RESPONSES, command_outcome
 from ..deps import Caller, Svc
 from ..exports import ExportFormat, file_response
 from ..pagination import Cursor, Limit, decode_cursor, encode_cursor
@@ -32,11 +35,12 @@ async def list_findings(
     severity: Annotated[Severity | None, Query()] = None,
     company_id: Filter = None,
     subject: Filter = None,
+    subject_kind: Annotated[handlers.SubjectKind | None, Query(description="every subject of a kind")] = None,
     limit: Limit = 50,
     cursor: Cursor = None,
     format: Annotated[ExportFormat, Query(description="json (paged), csv or xlsx (every match)")] = "json",
 ) -> Response:
-    flt = handlers.FindingFilter(status, rule, severity, company_id, subject)
+    flt = handlers.FindingFilter(status, rule, severity, company_id, subject, subject_kind)
     paged = format == "json"
     after = decode_cursor(cursor) if paged else None
 
@@ -45,8 +49,13 @@ async def list_findings(
 
     rows, next_key = await services.uow.read(reader)
     if not paged:
-        return await file_response(format, "findings", "隐患台账", handlers.COLUMNS, rows)
+        return await findings_file(format, rows)
     return JSONResponse({"items": rows, "next_cursor": encode_cursor(next_key) if next_key else None})
+
+
+async def findings_file(fmt: ExportFormat, rows: list[dict[str, Any]]) -> Response:
+    """The findings ledger as a CSV or XLSX download."""
+    return await file_response(fmt, "findings", "隐患台账", handlers.COLUMNS, rows)
 
 
 @router.get("/{finding_id}", summary="One finding, with its evidence event ids and its status history")
@@ -57,12 +66,19 @@ async def get_finding(finding_id: str, services: Svc, caller: Caller) -> JSONRes
     return JSONResponse(await services.uow.read(reader))
 
 
-async def _change(services: Svc, caller: Caller, finding_id: str, action: Action, body: FindingNoteIn) -> JSONResponse:
-    return await run_command(
+async def change_finding(services: Services, caller: Principal, finding_id: str, action: Action,
+                         body: FindingNoteIn) -> Outcome:
+    """Rectify, close or reopen, idempotent by the body's ``event_id`` (the web pages call this too)."""
+    return await command_outcome(
         services, f"finding_{action}", body,
         lambda tx, eid: handlers.change_status(tx, finding_id, action, body.note, caller, eid),
         path={"finding_id": finding_id}, event_id=str(body.event_id or uuid.uuid4()),
     )
+
+
+async def _change(services: Svc, caller: Caller, finding_id: str, action: Action, body: FindingNoteIn) -> JSONResponse:
+    outcome = await change_finding(services, caller, finding_id, action, body)
+    return JSONResponse(outcome.body, status_code=outcome.status)
 
 
 @router.post("/{finding_id}/rectify", summary="The responsible company claims the finding rectified, with a note")

@@ -33,8 +33,7 @@ async def subsidies(services: Svc, caller: Caller, company_id: CompanyId = None,
     body = await services.uow.read(reader)
     if format == "json":
         return JSONResponse(body)
-    footer = ["合计 total", "", "", sum(r["count"] for r in body["rows"]), body["total_cny"], ""]
-    return await file_response(format, "subsidies", "补贴台账", handlers.SUBSIDY_COLUMNS, body["rows"], footer)
+    return await subsidies_file(format, body)
 
 
 @router.get("/swaps", summary="产权置换 ledger: one row per swap with its money lines", response_model=None)
@@ -46,9 +45,20 @@ async def swaps(services: Svc, caller: Caller, company_id: CompanyId = None, sta
     body = await services.uow.read(reader)
     if format == "json":
         return JSONResponse(body)
+    return await swaps_file(format, body)
+
+
+async def subsidies_file(fmt: ExportFormat, body: dict[str, Any]) -> Response:
+    """The subsidy ledger (as :func:`handlers.subsidies` reads it) as a CSV or XLSX file with a total row."""
+    footer = ["合计 total", "", "", sum(r["count"] for r in body["rows"]), body["total_cny"], ""]
+    return await file_response(fmt, "subsidies", "补贴台账", handlers.SUBSIDY_COLUMNS, body["rows"], footer)
+
+
+async def swaps_file(fmt: ExportFormat, body: dict[str, Any]) -> Response:
+    """The swap ledger (as :func:`handlers.swaps` reads it) as a CSV or XLSX file with a total row."""
     t = body["totals"]
     sums = {"swap_id": "合计 total", "user_pays_cny": t["user_pays_cny"], "deposit_cny": t["deposit_cny"],
             "company_pays_user_cny": t["company_pays_user_cny"], "topup_kg": t["topup_kg"],
             "subsidy_cny": t["subsidy_cny"]}
     footer = [sums.get(c, "") for c in handlers.SWAP_COLUMNS]
-    return await file_response(format, "swaps", "产权置换台账", handlers.SWAP_COLUMNS, body["rows"], footer)
+    return await file_response(fmt, "swaps", "产权置换台账", handlers.SWAP_COLUMNS, body["rows"], footer)

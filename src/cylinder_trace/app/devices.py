@@ -1,0 +1,47 @@
+"""Reading the smart valves as operators see them: the registered valves with their device status, and
+the dead letters (admin and regulator only). A company reads its own valves, as through
+``GET /api/v1/valves/{valve_id}``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ..ingest.queries import DeadLetterPage, dead_letter_page, device_status
+from ..store.tables import registry
+from .principals import Principal
+
+
+@dataclass(frozen=True, slots=True)
+class ValvePage:
+    items: list[dict[str, Any]]
+    #: the valve id to continue after, None on the last page
+    next_after: str | None
+
+
+async def valve_page(conn: AsyncConnection, caller: Principal, *, now: datetime, offline_after: timedelta,
+                     company_id: str | None = None, after: str | None = None, limit: int = 50) -> ValvePage:
+    """Registered valves in id order, each with its device status (online, battery, last seq, gaps)."""
+    company = caller.listed_company(company_id, "valves")
+    query = (sa.select(registry.c.id, registry.c.company_id).where(registry.c.kind == "valve")
+             .order_by(registry.c.id).limit(limit + 1))
+    if company is not None:
+        query = query.where(registry.c.company_id == company)
+    if after is not None:
+        query = query.where(registry.c.id > after)
+    rows = (await conn.execute(query)).all()
+    shown = rows[:limit]
+    items = [{"company_id": r.company_id, **await device_status(conn, r.id, now=now, offline_after=offline_after)}
+             for r in shown]
+    return ValvePage(items, shown[-1].id if len(rows) > limit else None)
+
+
+async def dead_letters(conn: AsyncConnection, caller: Principal, *, limit: int, before: int | None = None,
+                       kind: str | None = None, valve_id: str | None = None) -> DeadLetterPage:
+    """What the ingestor could not accept, newest first (admin, regulator)."""
+    caller.require("admin", "regulator")
+    return await dead_letter_page(conn, limit=limit, before=before, kind=kind, valve_id=valve_id)
