@@ -6,10 +6,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
 from ..app.services import Services, build_services
 from ..runtime import Runtime
 from ..settings import Settings, get_settings
+from ..web import desk
+from ..web.render import STATIC_PATH
 from .errors import install_error_handlers
 from .routes import checks, cylinders, devices, epcis, findings, health, ledgers, principals, registries, swaps, work
 from .routes.labels import router as labels_router
@@ -58,4 +61,6 @@ def create_app(
     app.include_router(labels_router)
     app.include_router(scan_router)
     app.include_router(public_router)
+    app.include_router(desk.router)
+    app.mount(STATIC_PATH, StaticFiles(packages=[("cylinder_trace.web", "static")]), name="static")
     return app

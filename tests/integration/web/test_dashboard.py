@@ -16,6 +16,7 @@ from cylinder_trace.store import tables
 from tests.conftest import Clock
 from tests.integration.rules.helpers import SECRET
 from tests.support import factories as f
+from tests.support.desk import desk, token_of
 
 REGULATOR = Principal("r", "regulator", "监管")
 C1_ADMIN = Principal("a", "company_admin", "一号公司", company_id="C1")
@@ -80,3 +81,9 @@ async def test_the_numbers_a_regulator_watches(client: httpx.AsyncClient, servic
     regulator_week = await _numbers(services, REGULATOR, clock)
     assert regulator_week["cylinders"]["in_stock"]["overdue"] == 2
 
+    async with desk(services, await token_of(client, "company_admin", company_id="C1")) as d:
+        page = (await d.get("/desk")).text
+        for tile, value in (("tile-customer-overdue", 1), ("tile-stock-life", 1), ("tile-valves", 2)):
+            assert f'id="{tile}"' in page and f"<strong>{value}" in page.split(f'id="{tile}"')[1][:300], tile
+        assert page.count("<svg") >= 2 and "LIFECYCLE_INVALID_TRANSITION" in page
+        assert (await d.get("/desk", company_id="C2")).status_code == 403
