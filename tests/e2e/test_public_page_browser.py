@@ -7,22 +7,19 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from cylinder_trace.store.migrate import upgrade
+from tests.e2e.conftest import collect_errors
 from tests.integration.public.town import SECRETS, delivered_to_secret_customer, public_town
 from tests.support import factories as f
 from tests.support.server import running_api
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--no-first-run"]
 TOKEN = "e2e-admin-token"
 PHONE = {"width": 375, "height": 740}
 
@@ -53,28 +50,11 @@ def town(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Town]:
         yield asyncio.run(_populate(base))
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    assert CHROMIUM.exists(), f"the browser tests need Chromium at {CHROMIUM} (apt-get install chromium)"
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield b
-        b.close()
-
-
 @pytest.fixture
 def page(browser: Browser) -> Iterator[Page]:
     context = browser.new_context(viewport=PHONE, locale="zh-CN", is_mobile=True)
     p = context.new_page()
-    errors: list[str] = []
-    p.on("pageerror", lambda exc: errors.append(str(exc)))
-
-    def console(msg: ConsoleMessage) -> None:
-        # the 404 page's own status is reported as a failed load; anything else is an error
-        if msg.type == "error" and not ("/8003/" in msg.location.get("url", "") and "status of 404" in msg.text):
-            errors.append(msg.text)
-
-    p.on("console", console)
+    errors = collect_errors(p, expected_status=("/8003/",))  # the 404 page's own status is expected
     yield p
     context.close()
     assert errors == [], f"the page logged errors: {errors}"
