@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PYTHON ?= python3
 
-.PHONY: run test lint install system-deps-run system-deps-test services bench
+.PHONY: run test lint install system-deps-run system-deps-test services bench screenshots
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,10 @@ lint: install
 test: install system-deps-test services lint
 	@rc=0; $(BIN)/pytest -q $(PYTEST_ARGS) || rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "error: no tests ran" >&2; exit 1; fi; exit $$rc
+
+# the README's screenshots of the desk, taken by the browser test in real Chromium
+screenshots: install system-deps-test
+	CT_SCREENSHOTS_DIR=docs/screenshots $(BIN)/pytest -q tests/e2e/test_desk_browser.py -k screenshots
 
 bench: install services
 	$(BIN)/python bench/bench_store.py

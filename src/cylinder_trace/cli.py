@@ -44,7 +44,14 @@ def serve(
 
     api = create_app(settings)
     tune_gc_for_streaming()
+    typer.echo(f"cylinder-trace on {landing_url(host, port)} (sign in there; API docs at /docs)")
     uvicorn.run(api, host=host, port=port, log_level=settings.log_level.lower())
+
+
+def landing_url(host: str, port: int) -> str:
+    """The address of the landing page a browser on this machine opens (any-address binds: loopback)."""
+    shown = {"0.0.0.0": "127.0.0.1", "::": "[::1]", "": "127.0.0.1"}.get(host, f"[{host}]" if ":" in host else host)
+    return f"http://{shown}:{port}/"
 
 
 @app.command()
