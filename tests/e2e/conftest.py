@@ -3,15 +3,29 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Final
 
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
 
+from cylinder_trace.store.migrate import upgrade
+from tests.support.server import running_api
+
 CHROMIUM: Final = Path("/usr/bin/chromium")
 ARGS: Final = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                "--disable-component-update", "--no-first-run"]
+
+
+@contextmanager
+def served(tmp_path_factory: pytest.TempPathFactory, name: str, admin_token: str) -> Iterator[str]:
+    """The real server on a fresh SQLite database (migrated), its base URL."""
+    workdir = tmp_path_factory.mktemp(name)
+    url = f"sqlite+aiosqlite:///{workdir / 'e2e.sqlite3'}"
+    upgrade(url)
+    with running_api(url, admin_token, workdir) as base:
+        yield base
 
 
 @pytest.fixture(scope="module")

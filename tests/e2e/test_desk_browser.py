@@ -17,11 +17,9 @@ import pytest
 from openpyxl import load_workbook
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from cylinder_trace.store.migrate import upgrade
-from tests.e2e.conftest import collect_errors
+from tests.e2e.conftest import collect_errors, served
 from tests.e2e.desk_town import DeskTown, desk_town
 from tests.integration.labels.photos import photo
-from tests.support.server import running_api
 
 pytestmark = pytest.mark.browser
 
@@ -36,10 +34,7 @@ expect.set_options(timeout=20_000)
 
 @pytest.fixture(scope="module")
 def town(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DeskTown]:
-    workdir = tmp_path_factory.mktemp("e2e-desk")
-    url = f"sqlite+aiosqlite:///{workdir / 'desk.sqlite3'}"
-    upgrade(url)
-    with running_api(url, TOKEN, workdir) as base:
+    with served(tmp_path_factory, "e2e-desk", TOKEN) as base:
         yield asyncio.run(desk_town(base, TOKEN))
 
 

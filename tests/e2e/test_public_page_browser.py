@@ -12,11 +12,9 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from cylinder_trace.store.migrate import upgrade
-from tests.e2e.conftest import collect_errors
+from tests.e2e.conftest import collect_errors, served
 from tests.integration.public.town import SECRETS, delivered_to_secret_customer, public_town
 from tests.support import factories as f
-from tests.support.server import running_api
 
 pytestmark = pytest.mark.browser
 
@@ -43,10 +41,7 @@ async def _populate(base: str) -> Town:
 
 @pytest.fixture(scope="module")
 def town(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Town]:
-    workdir = tmp_path_factory.mktemp("e2e")
-    url = f"sqlite+aiosqlite:///{workdir / 'e2e.sqlite3'}"
-    upgrade(url)
-    with running_api(url, TOKEN, workdir) as base:
+    with served(tmp_path_factory, "e2e", TOKEN) as base:
         yield asyncio.run(_populate(base))
 
 

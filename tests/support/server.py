@@ -21,6 +21,35 @@ def free_port() -> int:
 
 
 @contextmanager
+def running_process(command: list[str], env: dict[str, str], base: str, log_path: Path, cwd: Path,
+                    startup_s: float = 30) -> Iterator[None]:
+    """``command`` running until the block ends, once ``{base}/healthz`` answers; its output goes to
+    ``log_path``."""
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=cwd)
+        try:
+            deadline = time.monotonic() + startup_s
+            while True:
+                if proc.poll() is not None:
+                    raise RuntimeError(f"{command[2:4]} exited early: {log_path.read_text()}")
+                try:
+                    if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"{command[2:4]} did not come up within {startup_s:.0f} s")
+                time.sleep(0.1)
+            yield
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+@contextmanager
 def running_api(database_url: str, admin_token: str, workdir: Path, **env: str) -> Iterator[str]:
     """The API (uvicorn on ``create_app``) on a free port; yields its base URL."""
     port = free_port()
@@ -33,31 +62,8 @@ def running_api(database_url: str, admin_token: str, workdir: Path, **env: str) 
         "CT_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
         **env,
     }
-    log = (workdir / f"api-{port}.log").open("wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "--factory", "cylinder_trace.api.main:create_app",
-         "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
-        env=environment, stdout=log, stderr=subprocess.STDOUT, cwd=workdir,
-    )
     base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"the API exited early: {(workdir / f'api-{port}.log').read_text()}")
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("the API did not come up within 30 s")
-            time.sleep(0.1)
+    command = [sys.executable, "-m", "uvicorn", "--factory", "cylinder_trace.api.main:create_app",
+               "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
+    with running_process(command, environment, base, workdir / f"api-{port}.log", workdir):
         yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()

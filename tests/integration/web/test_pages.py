@@ -12,9 +12,10 @@ from fastapi.routing import APIRoute
 
 from cylinder_trace.app.services import Services
 from cylinder_trace.store import tables
-from cylinder_trace.web.desk import PAGE_ROUTES, router
+from cylinder_trace.web.desk import PAGE_ROUTES, PAGE_SIZE, router
 from tests.conftest import Clock
 from tests.integration.labels.photos import blank_photo, photo
+from tests.integration.rules.helpers import SECRET
 from tests.support import factories as f
 from tests.support.desk import browser, desk, form_event_id, form_token, sign_in, token_of
 
@@ -222,3 +223,17 @@ async def test_bad_input_is_a_page_that_says_so(client: httpx.AsyncClient, servi
             answer = await d.get(path, **params)
             assert answer.status_code == 422 and 'id="error"' in answer.text, (path, params, answer.status_code)
         assert (await d.get("/desk/findings/unknown")).status_code == 404
+
+
+async def test_long_lists_come_in_pages(client: httpx.AsyncClient, services: Services) -> None:
+    await f.town(client)
+    for n in range(PAGE_SIZE + 1):
+        await f.ok(await client.post("/api/v1/valves", json={"valve_id": f"V{n:04d}", "company_id": "C1",
+                                                            "secret": SECRET}))
+    async with desk(services, await token_of(client, "regulator")) as d:
+        first = (await d.get("/desk/valves", company_id="C1")).text
+        assert first.count("data-valve=") == PAGE_SIZE and "V0000" in first and f"V{PAGE_SIZE:04d}" not in first
+        following = re.search(r'href="([^"]+)" id="next-page"', first)
+        assert following is not None and "company_id=C1" in following.group(1)
+        second = (await d.client.get(following.group(1).replace("&amp;", "&"))).text
+        assert second.count("data-valve=") == 1 and f"V{PAGE_SIZE:04d}" in second and 'id="next-page"' not in second

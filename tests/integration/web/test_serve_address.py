@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 
 from cylinder_trace.cli import landing_url
 from tests.support.mosquitto import free_port
+from tests.support.server import running_process
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -26,26 +25,10 @@ def test_serve_prints_the_landing_page_address(tmp_path: Path) -> None:
     http_port, mqtt_port = free_port(), free_port()
     env = {**os.environ, "CT_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'ct.sqlite3'}",
            "CT_MQTT_URL": f"mqtt://127.0.0.1:{mqtt_port}", "CT_SWEEP_INTERVAL_S": "0", "CT_EMBEDDED_BROKER": "true"}
-    log = tmp_path / "serve.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen([sys.executable, "-m", "cylinder_trace.cli", "serve", "--port", str(http_port)],
-                                   env=env, cwd=REPO, stdout=out, stderr=subprocess.STDOUT)
     address = f"http://127.0.0.1:{http_port}/"
-    try:
-        deadline = time.monotonic() + 60
-        landing = None
-        while landing is None:
-            assert process.poll() is None, log.read_text()
-            assert time.monotonic() < deadline, f"serve did not answer: {log.read_text()}"
-            try:
-                landing = httpx.get(address, timeout=1)
-            except httpx.TransportError:
-                time.sleep(0.2)
+    log = tmp_path / "serve.log"
+    command = [sys.executable, "-m", "cylinder_trace.cli", "serve", "--port", str(http_port)]
+    with running_process(command, env, address.rstrip("/"), log, REPO, startup_s=60):
+        landing = httpx.get(address, timeout=10)
         assert landing.status_code == 200 and 'href="/signin"' in landing.text
         assert f"cylinder-trace on {address}" in log.read_text()
-    finally:
-        process.terminate()
-        try:
-            process.wait(20)
-        except subprocess.TimeoutExpired:
-            process.kill()
