@@ -21,17 +21,21 @@ async def get_services(request: Request) -> Services:
 Svc = Annotated[Services, Depends(get_services)]
 
 
+async def principal_of(services: Services, token: str) -> Principal | None:
+    """The principal a token stands for now (the API's bearer token, the pages' session), or None."""
+
+    async def lookup() -> Principal | None:
+        return await services.uow.read(lambda conn: authenticate(conn, token, services.settings.admin_token))
+
+    return await services.principals.authenticate(token, lookup)
+
+
 async def get_principal(
     services: Svc, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> Principal:
     if credentials is None or not credentials.credentials:
         raise HTTPException(401, "missing bearer token", headers={"WWW-Authenticate": "Bearer"})
-    token = credentials.credentials
-
-    async def lookup() -> Principal | None:
-        return await services.uow.read(lambda conn: authenticate(conn, token, services.settings.admin_token))
-
-    principal = await services.principals.authenticate(token, lookup)
+    principal = await principal_of(services, credentials.credentials)
     if principal is None:
         raise HTTPException(401, "unknown or revoked token", headers={"WWW-Authenticate": "Bearer"})
     return principal

@@ -19,7 +19,7 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ..api.deps import Svc
+from ..api.deps import Svc, principal_of
 from ..api.exports import ExportFormat
 from ..api.masking import masked_personal_data
 from ..api.pagination import decode_cursor, decode_position, encode_cursor
@@ -31,7 +31,7 @@ from ..app import dashboard as board
 from ..app import devices, findings, ledgers, scans
 from ..app.cylinders import parse_code
 from ..app.errors import Conflict, Forbidden, InvalidInput, NotFound
-from ..app.principals import Principal, authenticate, principal_names
+from ..app.principals import Principal, principal_names
 from ..app.services import Services
 from ..domain.codes import InvalidCode, code_from_scan
 from ..domain.cylinder import STATUSES
@@ -165,11 +165,7 @@ async def signin(request: Request, services: Svc, token: Annotated[str, Form(max
                  csrf: Annotated[str, Form(max_length=100)], next: Annotated[str, Form(max_length=2000)] = "",
                  ) -> Response:
     check_signin_token(request, csrf)
-
-    async def lookup(conn: AsyncConnection) -> Principal | None:
-        return await authenticate(conn, token.strip(), services.settings.admin_token)
-
-    if not token.strip() or await services.uow.read(lookup) is None:
+    if not token.strip() or await principal_of(services, token.strip()) is None:
         return _signin_page(request, services, safe_next(next), error="unknown", status=401)
     response = _see_other(safe_next(next))
     start_session(response, request, services.settings, token.strip())

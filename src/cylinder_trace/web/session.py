@@ -5,8 +5,8 @@
   still opens a page), ``Path=/``, twelve hours. It is ``Secure`` and named ``__Host-ct_session`` when
   the request came over https or the service runs in production (behind a TLS proxy); over plain
   ``http://127.0.0.1`` in development a browser would drop a ``Secure`` cookie, so there it is
-  ``ct_session`` without the flag. Every request authenticates the token again exactly as the API does,
-  so a revoked or expired token ends the session at once.
+  ``ct_session`` without the flag. Every request authenticates the token again exactly as the API does
+  (``api.deps.principal_of``), so a revoked or expired token ends the session as it ends the API's use.
 * **CSRF**: every form carries a token derived from the session, ``HMAC-SHA256(key=SHA-256(token),
   nonce)``, checked on every POST. A new sign-in gets a new nonce, so a new CSRF token. The sign-in form
   itself is protected by a double-submit token (a short-lived ``SameSite=Strict`` cookie and a field).
@@ -23,11 +23,10 @@ from dataclasses import dataclass
 from typing import Annotated, Final
 
 from fastapi import Depends, Request, Response
-from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ..api.deps import Svc
+from ..api.deps import Svc, principal_of
 from ..app.errors import Forbidden
-from ..app.principals import Principal, authenticate
+from ..app.principals import Principal
 from ..app.services import Services
 from ..settings import Settings
 from .i18n import DEFAULT_LANG, LANGS, Lang
@@ -86,10 +85,7 @@ async def current_session(request: Request, services: Services) -> Session | Non
     nonce, _, encoded = raw.partition(".")
     token = _decode(encoded) if nonce and encoded else None
     if token:
-        async def lookup(conn: AsyncConnection) -> Principal | None:
-            return await authenticate(conn, token, services.settings.admin_token)
-
-        principal = await services.uow.read(lookup)
+        principal = await principal_of(services, token)
         if principal is not None:
             request.state.session = Session(principal, csrf_token(nonce, token))
     return request.state.session  # type: ignore[no-any-return]

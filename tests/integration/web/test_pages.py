@@ -10,6 +10,7 @@ import httpx
 import sqlalchemy as sa
 from fastapi.routing import APIRoute
 
+from cylinder_trace.app.principal_cache import principals_changed
 from cylinder_trace.app.services import Services
 from cylinder_trace.store import tables
 from cylinder_trace.web.desk import PAGE_ROUTES, PAGE_SIZE, router
@@ -108,8 +109,10 @@ async def test_a_revoked_token_ends_the_session_and_signing_out_needs_the_form_t
         out = await d.post("/signout")
         assert out.status_code == 303 and 'ct_session=""' in out.headers["set-cookie"]
     async with desk(services, token) as d:
-        async with services.engine.begin() as conn:
+        async with services.engine.begin() as conn:  # revoked as the service revokes: the caches are told
             await conn.execute(sa.delete(tables.principals))
+            await principals_changed(conn)
+        services.principals.clear()  # what the notification does when it arrives (asynchronously)
         answer = await d.get("/desk")
         assert answer.status_code == 303 and answer.headers["location"].startswith("/signin")
 
