@@ -38,6 +38,7 @@ from ..domain.cylinder import STATUSES
 from ..domain.dates import local_day
 from ..domain.findings import TRANSITIONS, Action
 from ..domain.rules.catalogue import CATALOGUE
+from ..store.db import loads_json
 from . import views
 from .render import render
 from .routing import PageRoute
@@ -253,7 +254,7 @@ async def cylinder(request: Request, services: Svc, caller: PageCaller, code: st
 
     async def reader(conn: AsyncConnection) -> dict[str, Any]:
         current = await reads.current(conn, code, caller, services.codes)
-        history = await reads.history(conn, code, caller, services.codes, moment)
+        history = loads_json(await reads.history(conn, code, caller, services.codes, moment))
         chain = await reads.verify(conn, code, caller)
         names = await principal_names(conn, (actor_id(e["actor"]) for e in history["events"]))
         return {"current": current, "history": history, "chain": chain, "names": names}
