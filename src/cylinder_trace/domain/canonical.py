@@ -12,12 +12,53 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
+
 ZERO_HASH = "0" * 64
 #: one encoder for every call (``json.dumps`` with options builds a new one each time); it keeps no state
 _CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
+#: numbers orjson writes exactly as ``json.dumps`` does: integers within 64 bits, and floats that are zero
+#: or between 1e-4 and 1e16 (outside that range the two write exponents differently)
+_INT_RANGE = (-(2**63), 2**64 - 1)
+_PLAIN = (str, bool, type(None))
+
+
+def _orjson_writes_it_alike(obj: Any) -> bool:
+    """True when orjson's text of ``obj`` is the canonical one: only JSON types, string keys, and numbers
+    both libraries write alike."""
+    stack = [obj]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, _PLAIN):
+            continue
+        if isinstance(value, int):
+            if not _INT_RANGE[0] <= value <= _INT_RANGE[1]:
+                return False
+        elif isinstance(value, float):
+            if value != 0 and not 1e-4 <= abs(value) < 1e16:  # NaN and infinities fail this too
+                return False
+        elif isinstance(value, dict):
+            if not all(type(k) is str for k in value):
+                return False
+            stack.extend(value.values())
+        elif isinstance(value, list | tuple):
+            stack.extend(value)
+        else:
+            return False
+    return True
+
+
 def canonical_json(obj: Any) -> str:
+    """Keys sorted at every level, separators ``,`` ``:``, non-ASCII as itself, numbers as ``json.dumps``
+    writes them. orjson writes it where its text is the same (several times faster), the standard
+    library elsewhere (and refuses NaN and infinities)."""
+    if _orjson_writes_it_alike(obj):
+        try:
+            return orjson.dumps(obj, option=orjson.OPT_SORT_KEYS).decode()
+        except orjson.JSONEncodeError:  # a lone surrogate, a structure too deep: as the standard library has it
+            pass
     return _CANONICAL.encode(obj)
 
 

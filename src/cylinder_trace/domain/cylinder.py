@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from datetime import date
 from typing import Any, Final, Literal
 
@@ -141,16 +141,17 @@ def _registered(data: Mapping[str, Any], version: int) -> CylinderState:
     })
 
 
-def _changes(state: CylinderState, event_type: str, data: Mapping[str, Any]) -> dict[str, Any] | None:
-    """What an event changes in a state besides its version (None: nothing)."""
+def _changes(s: Mapping[str, Any], event_type: str, data: Mapping[str, Any]) -> dict[str, Any] | None:
+    """What an event changes in a state (given as its fields) besides the version (None: nothing)."""
     if event_type == ev.CYLINDER_FILLED:
-        return {"status": "full_in_stock", "fill_count": state.fill_count + 1,
+        return {"status": "full_in_stock", "fill_count": s["fill_count"] + 1,
                 "holder": Holder("station", data["station_id"])}
     if event_type == ev.CYLINDER_DELIVERED:
         return {"status": "at_customer", "holder": Holder("customer", data["customer_id"]),
                 "customer_id": data["customer_id"]}
     if event_type == ev.CYLINDER_COLLECTED:
-        return {"status": "empty_in_stock", "holder": Holder("company", state.company_id or ""), "customer_id": None}
+        company = s["owner"].company_id or s["serving_company_id"]
+        return {"status": "empty_in_stock", "holder": Holder("company", company or ""), "customer_id": None}
     if event_type == ev.CYLINDER_INSPECTED:
         passed = data["result"] == "pass"
         return {
@@ -159,9 +160,9 @@ def _changes(state: CylinderState, event_type: str, data: Mapping[str, Any]) -> 
             "last_inspection_result": data["result"],
             "next_inspection_due": date.fromisoformat(data["next_inspection_due"]),
             "life_expires_on": date.fromisoformat(data["life_expires_on"]),
-            "valve_phase": "single" if passed and data.get("converted_to_single_phase") else state.valve_phase,
+            "valve_phase": "single" if passed and data.get("converted_to_single_phase") else s["valve_phase"],
             "holder": Holder("agency", data["agency_id"]),
-            "inspection_required": state.inspection_required and not passed,
+            "inspection_required": s["inspection_required"] and not passed,
         }
     if event_type == ev.SMART_VALVE_FITTED:
         return {"smart_valve_id": data["valve_id"]}
@@ -185,29 +186,39 @@ STATE_EVENTS: Final = frozenset({
     ev.CYLINDER_REGISTERED, ev.CYLINDER_FILLED, ev.CYLINDER_DELIVERED, ev.CYLINDER_COLLECTED, ev.CYLINDER_INSPECTED,
     ev.SMART_VALVE_FITTED, ev.CYLINDER_SEIZED, ev.CYLINDER_SCRAPPED, ev.CYLINDER_SWAPPED_OUT, ev.CYLINDER_SWAPPED_IN,
 })
+_FIELDS: Final = tuple(f.name for f in fields(CylinderState))
+
+
+def _fields_of(state: CylinderState) -> dict[str, Any]:
+    return {name: getattr(state, name) for name in _FIELDS}
 
 
 def apply(state: CylinderState | None, event_type: str, data: Mapping[str, Any], version: int) -> CylinderState | None:
     """One step of the fold. Refusals and unknown types leave the state as it was (but count)."""
-    if event_type == ev.CYLINDER_REGISTERED:
-        return _registered(data, version)
-    if state is None:
-        return None
-    return replace(state, version=version, **(_changes(state, event_type, data) or {}))
+    return fold_onto(state, ((event_type, data, version),))
 
 
 def fold_onto(state: CylinderState | None, history: Iterable[tuple[str, Mapping[str, Any], int]]
               ) -> CylinderState | None:
-    """:func:`apply` of each ``(type, data, version)`` in turn, without building the states in between
-    that only count (the version is set once, at the end)."""
+    """Apply each ``(type, data, version)`` in turn (:data:`STATE_EVENTS` change the state, the others only
+    count). The changes are gathered on the state's fields and the new state is built once, at the end."""
+    current = _fields_of(state) if state is not None else None
     last = state.version if state is not None else 0
+    changed = False
     for event_type, data, version in history:
         last = version
-        if event_type in STATE_EVENTS:
-            state = apply(state, event_type, data, version)
-    if state is not None and state.version != last:
-        state = replace(state, version=last)
-    return state
+        if event_type == ev.CYLINDER_REGISTERED:
+            current, changed = _fields_of(_registered(data, version)), True
+        elif current is not None and event_type in STATE_EVENTS:
+            current.update(_changes(current, event_type, data) or {})
+            changed = True
+    if current is None:
+        return None
+    if not changed:
+        assert state is not None
+        return state if state.version == last else replace(state, version=last)
+    current["version"] = last
+    return CylinderState(**current)
 
 
 def fold(history: Iterable[tuple[str, Mapping[str, Any], int]]) -> CylinderState | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import MutableMapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -49,20 +49,22 @@ class CylinderProjection:
         return (cylinders,)
 
     async def apply_events(self, conn: AsyncConnection, events: Sequence[RecordedEvent],
-                           known: Mapping[str, Any] | None = None) -> None:
+                           known: MutableMapping[str, Any] | None = None) -> None:
         mine = [e for e in events if e.stream_id.startswith("cylinder:")]
         if not mine:
             return
         by_code: dict[str, list[RecordedEvent]] = {}
         for e in mine:
             by_code.setdefault(e.stream_id.removeprefix("cylinder:"), []).append(e)
-        known = known or {}
-        before: dict[str, CylinderState | None] = {c: known[c] for c in by_code if c in known}
-        before.update(await read_states(conn, sorted(set(by_code) - set(before))))
+        known = {} if known is None else known
+        missing = [c for c in by_code if c not in known]
+        found = await read_states(conn, missing)
         rows = []
         for code in sorted(by_code):
             stream = by_code[code]
-            after = fold_onto(before.get(code), ((e.type, e.data, e.version) for e in stream))
+            before = known[code] if code in known else found.get(code)
+            after = fold_onto(before, ((e.type, e.data, e.version) for e in stream))
+            known[code] = after
             if after is not None:
                 rows.append(cylinder_row(after, stream[-1]))
         await upsert_many(conn, cylinders, ["code"], rows)

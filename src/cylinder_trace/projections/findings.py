@@ -8,7 +8,7 @@ and the rows are written back with one statement per table.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -159,7 +159,7 @@ class FindingsProjection:
         return (findings, finding_evidence, finding_history)
 
     async def apply_events(self, conn: AsyncConnection, events: Sequence[RecordedEvent],
-                           known: Mapping[str, Any] | None = None) -> None:
+                           known: MutableMapping[str, Any] | None = None) -> None:
         steps: list[tuple[RecordedEvent, list[Any], StatusChanged | None]] = []
         keys: set[Key] = set()
         ids: set[str] = set()

@@ -7,7 +7,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import MutableMapping, Sequence
 from datetime import date
 from typing import Any
 
@@ -37,7 +37,7 @@ class LedgersProjection:
         return (subsidy_lines, swap_ledger, customer_checks)
 
     async def apply_events(self, conn: AsyncConnection, events: Sequence[RecordedEvent],
-                           known: Mapping[str, Any] | None = None) -> None:
+                           known: MutableMapping[str, Any] | None = None) -> None:
         lines: list[dict[str, Any]] = []
         checked: dict[str, tuple[date, str]] = {}
         for event in events:

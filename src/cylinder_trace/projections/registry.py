@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import MutableMapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -32,7 +32,7 @@ class RegistryProjection:
         return (registry,)
 
     async def apply_events(self, conn: AsyncConnection, events: Sequence[RecordedEvent],
-                           known: Mapping[str, Any] | None = None) -> None:
+                           known: MutableMapping[str, Any] | None = None) -> None:
         rows: dict[tuple[str, str], dict[str, Any]] = {}
         for event in events:
             found = entry_of(event)

@@ -7,7 +7,7 @@ commits late. The lock is held until the caller's transaction ends.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
@@ -303,6 +303,26 @@ async def read_all(conn: AsyncConnection, after: int, limit: int = 1000) -> list
         await conn.execute(sa.select(events).where(events.c.position > after).order_by(events.c.position).limit(limit))
     ).all()
     return [_row_to_event(r) for r in rows]
+
+
+_PG_ALL_AFTER = (
+    "SELECT position, stream_id, version, event_id, type, occurred_at, recorded_at, actor, source, data, prev_hash, "
+    "hash FROM events WHERE position > $1 ORDER BY position"
+)
+
+
+async def pages_after(conn: AsyncConnection, after: int, page: int = 5000) -> AsyncIterator[list[RecordedEvent]]:
+    """Every event after ``after`` in position order, a page at a time (for catching up and rebuilding).
+    On PostgreSQL one server-side cursor inside the caller's transaction, read straight from the driver."""
+    if conn.dialect.name != "postgresql" or not conn.in_transaction():
+        while events_page := await read_all(conn, after, page):
+            yield events_page
+            after = events_page[-1].position
+        return
+    raw: Any = (await conn.get_raw_connection()).driver_connection
+    cursor = await raw.cursor(_PG_ALL_AFTER, after)
+    while rows := await cursor.fetch(page):
+        yield [RecordedEvent(*r) for r in rows]
 
 
 async def find_event(conn: AsyncConnection, event_id: str) -> RecordedEvent | None:

@@ -9,14 +9,14 @@ this transaction wrote is read back; :func:`catch_up` and :func:`rebuild` page t
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, MutableMapping, Sequence
 from typing import Any, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from .db import upsert_many
-from .event_store import RecordedEvent, read_all
+from .event_store import RecordedEvent, pages_after
 from .tables import projection_checkpoints
 
 
@@ -27,10 +27,10 @@ class Projection(Protocol):
     def tables(self) -> Sequence[sa.Table]: ...
 
     async def apply_events(self, conn: AsyncConnection, events: Sequence[RecordedEvent],
-                           known: Mapping[str, Any] | None = None) -> None:
-        """Bring the rows up to date with ``events`` (consecutive, in position order). ``known``: what the
-        caller already holds of the state before ``events`` (cylinder states by code), so the projection
-        need not read it back."""
+                           known: MutableMapping[str, Any] | None = None) -> None:
+        """Bring the rows up to date with ``events`` (consecutive, in position order). ``known``: states the
+        caller holds from before ``events`` (cylinder states by code), so the projection need not read them
+        back; the projection leaves its new states there."""
         ...
 
 
@@ -57,7 +57,11 @@ async def save_checkpoints(conn: AsyncConnection, marks: dict[str, int]) -> None
                       [{"name": name, "position": position} for name, position in sorted(marks.items())])
 
 
-async def catch_up(conn: AsyncConnection, projections: Sequence[Projection], batch: int = 5000,
+#: how many states catching up keeps between pages (a page touches the cylinders the one before it did)
+KNOWN_STATES = 200_000
+
+
+async def catch_up(conn: AsyncConnection, projections: Sequence[Projection], batch: int = 20_000,
                    progress: Callable[[int], None] | None = None) -> int:
     """Apply every event after each projection's checkpoint; returns how many events were read.
 
@@ -68,18 +72,16 @@ async def catch_up(conn: AsyncConnection, projections: Sequence[Projection], bat
         return 0
     marks = await checkpoints(conn)
     at = {p.name: marks.get(p.name, 0) for p in projections}
-    cursor = min(at.values())
     read = 0
-    while True:
-        page = await read_all(conn, cursor, batch)
-        if not page:
-            break
+    known: dict[str, Any] = {}
+    async for page in pages_after(conn, min(at.values()), batch):
+        if len(known) > KNOWN_STATES:
+            known.clear()
         for p in projections:
-            fresh = [e for e in page if e.position > at[p.name]]
+            fresh = page if page[0].position > at[p.name] else [e for e in page if e.position > at[p.name]]
             if fresh:
-                await p.apply_events(conn, fresh)
+                await p.apply_events(conn, fresh, known)
                 at[p.name] = fresh[-1].position
-        cursor = page[-1].position
         read += len(page)
         if progress is not None:
             progress(len(page))
@@ -97,7 +99,7 @@ async def bring_up_to(conn: AsyncConnection, projections: Sequence[Projection], 
 
 
 async def apply_appended(conn: AsyncConnection, projections: Sequence[Projection],
-                         appended: Sequence[RecordedEvent], known: Mapping[str, Any] | None = None) -> None:
+                         appended: Sequence[RecordedEvent], known: MutableMapping[str, Any] | None = None) -> None:
     """Apply the events just appended (the newest of the store, in position order) to projections that
     had seen everything before them (:func:`bring_up_to`), and move their checkpoints."""
     if not appended:
