@@ -82,12 +82,14 @@ class Layer:
 
     states: dict[str, CylinderState | None] = field(default_factory=dict)
     heads: dict[str, StreamHead] = field(default_factory=dict)
+    entries: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     events: list[RecordedEvent] = field(default_factory=list)
     commands: dict[str, LoggedCommand] = field(default_factory=dict)
 
     def merge(self, other: Layer) -> None:
         self.states.update(other.states)
         self.heads.update(other.heads)
+        self.entries.update(other.entries)
         self.events.extend(other.events)
         self.commands.update(other.commands)
 
@@ -202,8 +204,11 @@ class Batch:
                 await self._load_heads([stream_id])
         return self._heads[stream_id]
 
-    async def entry(self, kind: str, entry_id: str) -> dict[str, Any] | None:
+    async def entry(self, layer: Layer, kind: str, entry_id: str) -> dict[str, Any] | None:
         key = (kind, entry_id)
+        for known in (layer.entries, self.staged.entries):
+            if key in known:
+                return dict(known[key])
         if key not in self._entries:
             await self._load_entries([key])
         entry = self._entries[key]

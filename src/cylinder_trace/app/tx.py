@@ -14,6 +14,7 @@ from ..domain.cylinder import CylinderState, fold_onto
 from ..domain.dates import local_day
 from ..domain.events import NewEvent, cylinder_stream
 from ..domain.policy import Policy, PolicyBook
+from ..projections.registry import entry_of
 from ..store import event_store
 from ..store.event_store import PendingEvent, RecordedEvent, StreamConflict
 from .batch import CYLINDER_PREFIX, Batch, Layer, LoggedCommand
@@ -68,7 +69,7 @@ class Tx:
 
     async def entry(self, kind: str, entry_id: str) -> dict[str, Any] | None:
         """A registry entry as it is now (a copy), None when there is none."""
-        return await self.batch.entry(kind, entry_id)
+        return await self.batch.entry(self.layer, kind, entry_id)
 
     async def load_stream(self, stream_id: str) -> list[RecordedEvent]:
         history = [*await event_store.read_stream(self.conn, stream_id),
@@ -121,6 +122,10 @@ class Tx:
             code = stream_id.removeprefix(CYLINDER_PREFIX)
             state = await self.batch.state(self.layer, code)
             self.layer.states[code] = fold_onto(state, ((e.type, e.data, e.version) for e in staged))
+        for e in staged:
+            entry = entry_of(e)
+            if entry is not None:
+                self.layer.entries[(entry[0], entry[1])] = entry[2]
         self.layer.heads[stream_id] = event_store.StreamHead(staged[-1].version, staged[-1].hash)
         self.loaded_versions[stream_id] = staged[-1].version
         self.layer.events.extend(staged)
