@@ -35,16 +35,25 @@ def migrate() -> None:
 def serve(
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="processes serving the port (PostgreSQL only: each has "
+                                                     "its own appender; appends stay in one order)")] = 1,
 ) -> None:
     """Migrate the database to head, then serve the API, the pages and the MQTT ingestor."""
     settings = get_settings()
+    if workers > 1 and settings.is_sqlite:
+        raise typer.BadParameter("several workers need PostgreSQL (CT_DATABASE_URL): SQLite has one writer",
+                                 param_hint="--workers")
     upgrade(settings.database_url)
     from .api.main import create_app
     from .runtime import tune_gc_for_streaming
 
+    typer.echo(f"cylinder-trace on {landing_url(host, port)} (sign in there; API docs at /docs)")
+    if workers > 1:  # each worker process builds its own app (and MQTT side) from the settings
+        uvicorn.run("cylinder_trace.api.main:create_app", factory=True, host=host, port=port, workers=workers,
+                    log_level=settings.log_level.lower())
+        return
     api = create_app(settings)
     tune_gc_for_streaming()
-    typer.echo(f"cylinder-trace on {landing_url(host, port)} (sign in there; API docs at /docs)")
     uvicorn.run(api, host=host, port=port, log_level=settings.log_level.lower())
 
 

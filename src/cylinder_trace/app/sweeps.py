@@ -1,8 +1,10 @@
 """Sweeps: the absence-of-event rules, run on a schedule (``serve``) and on demand (``POST /sweeps``).
 
 One run judges every cylinder, non-residential customer and fitted smart valve on the local day, and
-records one ``SweepCompleted`` event (stream ``sweeps``) carrying only the violations that have no
-unclosed finding yet — so a second run opens nothing new, and the ledger stays a pure projection.
+records ``SweepCompleted`` events (stream ``sweeps``, up to 1,000 violations each, one transaction)
+carrying only the violations that have no unclosed finding yet — so a second run opens nothing new, and
+the ledger stays a pure projection. The judging reads the store outside the write path; only the
+recording goes through the appender.
 """
 
 from __future__ import annotations
@@ -13,18 +15,23 @@ from datetime import date, datetime, timedelta
 from typing import Any, Final
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..domain.cylinder import state_from_json
+from ..domain.dates import local_day
 from ..domain.events import NewEvent
+from ..domain.policy import Policy
 from ..domain.rules import sweeps as sweep_rules
 from ..domain.rules.facts import CustomerFacts
 from ..domain.violations import Violation
-from ..projections.findings import active_head
+from ..projections.findings import active_heads
 from ..store.tables import customer_checks, cylinders, registry, valve_status
-from .unit_of_work import Tx, UnitOfWork
+from .unit_of_work import Needs, Tx, UnitOfWork
 
 SWEEP_COMPLETED: Final = "SweepCompleted"
 SWEEP_STREAM: Final = "sweeps"
+#: a run with more new violations records them in several events (all in one transaction)
+VIOLATIONS_PER_EVENT: Final = 1000
 _OUT_OF_CIRCULATION: Final = ("scrapped", "unqualified", "seized")
 
 
@@ -47,10 +54,9 @@ class SweepReport:
         }
 
 
-async def _cylinder_violations(tx: Tx, day: date) -> tuple[list[Violation], int]:
-    policy = tx.policy(day)
+async def _cylinder_violations(conn: AsyncConnection, day: date, policy: Policy) -> tuple[list[Violation], int]:
     horizon = day + timedelta(days=policy.inspection_due_soon_days)
-    rows = (await tx.conn.execute(sa.select(cylinders.c.state).where(
+    rows = (await conn.execute(sa.select(cylinders.c.state).where(
         cylinders.c.status.not_in(_OUT_OF_CIRCULATION),
         sa.or_(cylinders.c.next_inspection_due <= horizon, cylinders.c.life_expires_on <= day),
     ).order_by(cylinders.c.code))).all()
@@ -58,8 +64,8 @@ async def _cylinder_violations(tx: Tx, day: date) -> tuple[list[Violation], int]
     return found, len(rows)
 
 
-async def _customer_violations(tx: Tx, day: date) -> tuple[list[Violation], int]:
-    rows = (await tx.conn.execute(
+async def _customer_violations(conn: AsyncConnection, day: date) -> tuple[list[Violation], int]:
+    rows = (await conn.execute(
         sa.select(registry.c.data, customer_checks.c.last_check_on)
         .select_from(registry.outerjoin(customer_checks, customer_checks.c.customer_id == registry.c.id))
         .where(registry.c.kind == "customer").order_by(registry.c.id)
@@ -70,10 +76,9 @@ async def _customer_violations(tx: Tx, day: date) -> tuple[list[Violation], int]
     return found, sum(1 for facts, _ in customers if not facts.residential)
 
 
-async def _valve_violations(tx: Tx, now: datetime, day: date) -> tuple[list[Violation], int]:
+async def _valve_violations(conn: AsyncConnection, now: datetime, policy: Policy) -> tuple[list[Violation], int]:
     """Fitted valves not heard for ``valve_offline_hours``; a fitted valve never heard is not judged."""
-    policy = tx.policy(day)
-    rows = (await tx.conn.execute(
+    rows = (await conn.execute(
         sa.select(cylinders.c.code, cylinders.c.company_id, cylinders.c.smart_valve_id, valve_status.c.last_seen)
         .select_from(cylinders.join(valve_status, valve_status.c.valve_id == cylinders.c.smart_valve_id))
         .where(cylinders.c.smart_valve_id.is_not(None), cylinders.c.status != "scrapped")
@@ -84,41 +89,48 @@ async def _valve_violations(tx: Tx, now: datetime, day: date) -> tuple[list[Viol
     return found, len(rows)
 
 
-async def sweep(tx: Tx, now: datetime) -> SweepReport:
-    day = tx.today(now)
-    cyl, n_cyl = await _cylinder_violations(tx, day)
-    cust, n_cust = await _customer_violations(tx, day)
-    valves, n_valves = await _valve_violations(tx, now, day)
-    new: list[Violation] = []
-    seen: set[tuple[str, str]] = set()
-    already = 0
+@dataclass(frozen=True, slots=True)
+class _Judged:
+    new: list[Violation]
+    already_open: int
+    checked: dict[str, int]
+
+
+async def _judge(conn: AsyncConnection, now: datetime, day: date, policy: Policy) -> _Judged:
+    """Every absence-of-event rule over the whole store, and which of its violations have no unclosed
+    finding yet (read with one query)."""
+    cyl, n_cyl = await _cylinder_violations(conn, day, policy)
+    cust, n_cust = await _customer_violations(conn, day)
+    valves, n_valves = await _valve_violations(conn, now, policy)
+    unique: dict[tuple[str, str], Violation] = {}
     for v in (*cyl, *cust, *valves):
-        key = (v.rule, v.subject)
-        if key in seen:
-            continue
-        seen.add(key)
-        if await active_head(tx.conn, v.rule, v.subject) is not None:
-            already += 1
-            continue
-        new.append(v)
-    event_id: str | None = None
-    if new:
-        data = {"day": day.isoformat(), "violations": [v.to_json() for v in new]}
-        recorded = await tx.record([NewEvent(SWEEP_COMPLETED, data, now, SWEEP_STREAM)],
-                                   event_id=str(uuid.uuid4()), actor="system:sweep", source="api")
-        event_id = recorded[0].event_id
-    by_rule: dict[str, int] = {}
-    for v in new:
-        by_rule[v.rule] = by_rule.get(v.rule, 0) + 1
-    return SweepReport(now, day, len(new), already, by_rule,
-                       {"cylinders": n_cyl, "non_residential_customers": n_cust, "valves": n_valves},
-                       event_id, [v.subject for v in new])
+        unique.setdefault((v.rule, v.subject), v)
+    open_now = await active_heads(conn, unique)
+    return _Judged([v for key, v in unique.items() if key not in open_now], len(open_now),
+                   {"cylinders": n_cyl, "non_residential_customers": n_cust, "valves": n_valves})
 
 
 async def run_sweeps(uow: UnitOfWork, now: datetime) -> SweepReport:
-    """Run every sweep once, in one transaction, as of ``now`` (the scheduler's entry point)."""
+    """Run every sweep once as of ``now`` (the scheduler's entry point): the store is read on a connection
+    of its own, and only the finding of the run (one ``SweepCompleted`` event) goes through the appender.
+    A finding opened by a write between the two is not opened twice: the sweep's violation is added to it
+    as evidence."""
+    day = local_day(now, uow.timezone)
+    policy = uow.policy_book.at(uow.jurisdiction, day)
+    judged = await uow.read(lambda conn: _judge(conn, now, day, policy))
+    event_id: str | None = None
+    if judged.new:
+        chunks = [judged.new[i:i + VIOLATIONS_PER_EVENT] for i in range(0, len(judged.new), VIOLATIONS_PER_EVENT)]
+        events = [NewEvent(SWEEP_COMPLETED, {"day": day.isoformat(), "violations": [v.to_json() for v in chunk]},
+                           now, SWEEP_STREAM) for chunk in chunks]
 
-    async def handler(tx: Tx) -> SweepReport:
-        return await sweep(tx, now)
+        async def record(tx: Tx) -> str:
+            recorded = await tx.record(events, event_id=str(uuid.uuid4()), actor="system:sweep", source="api")
+            return recorded[0].event_id
 
-    return await uow.write(handler)
+        event_id = await uow.write(record, Needs(streams=(SWEEP_STREAM,)))
+    by_rule: dict[str, int] = {}
+    for v in judged.new:
+        by_rule[v.rule] = by_rule.get(v.rule, 0) + 1
+    return SweepReport(now, day, len(judged.new), judged.already_open, by_rule, judged.checked, event_id,
+                       [v.subject for v in judged.new])
