@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -13,14 +11,12 @@ import pytest
 
 from cylinder_trace.domain.codes import parse_epc_uri, parse_grai
 from tests.support import factories as f
-
-SCHEMA_DIR = Path(os.environ.get("CT_EPCIS_SCHEMA_DIR", Path(__file__).resolve().parents[4] / "shared" / "epcis"))
+from tests.support import gs1
 
 
 @pytest.fixture(scope="module")
 def validator() -> jsonschema.Draft7Validator:
-    schema = json.loads((SCHEMA_DIR / "EPCIS-JSON-Schema.json").read_text(encoding="utf-8"))
-    return jsonschema.Draft7Validator(schema, format_checker=jsonschema.Draft7Validator.FORMAT_CHECKER)
+    return gs1.schema_validator()
 
 
 def errors(validator: jsonschema.Draft7Validator, doc: dict[str, Any]) -> list[str]:
@@ -28,7 +24,7 @@ def errors(validator: jsonschema.Draft7Validator, doc: dict[str, Any]) -> list[s
 
 
 def test_the_validator_checks_formats(validator: jsonschema.Draft7Validator) -> None:
-    example = json.loads((SCHEMA_DIR / "example-ObjectEvent-DigitalLink.jsonld").read_text(encoding="utf-8"))
+    example = gs1.load("example-ObjectEvent-DigitalLink.jsonld")
     assert errors(validator, example) == []
     example["epcisBody"]["eventList"][0]["eventTime"] = "yesterday"
     assert errors(validator, example), "a bad date-time must fail validation"
