@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..domain.canonical import ZERO_HASH, canonical_json, chain_hash, format_ts
+from ..domain.chain import ChainLink, ChainReport, check_chain
 from .db import any_of, upsert_many
 from .tables import events, streams
 
@@ -330,24 +331,6 @@ async def find_event(conn: AsyncConnection, event_id: str) -> RecordedEvent | No
     return _row_to_event(row) if row else None
 
 
-@dataclass(frozen=True, slots=True)
-class ChainReport:
-    valid: bool
-    count: int
-    head_hash: str
-    first_bad_version: int | None = None
-    reason: str | None = None
-
-
 def verify_chain(stream: Sequence[RecordedEvent]) -> ChainReport:
     """Recompute the hash chain: any edited, deleted or reordered event breaks it."""
-    prev = ZERO_HASH
-    for expected_version, e in enumerate(stream, start=1):
-        if e.version != expected_version:
-            return ChainReport(False, len(stream), prev, e.version, f"version {expected_version} is missing")
-        if e.prev_hash != prev:
-            return ChainReport(False, len(stream), prev, e.version, "prev_hash does not match the chain")
-        if chain_hash(prev, e.hashed_body()) != e.hash:
-            return ChainReport(False, len(stream), prev, e.version, "the event's content does not match its hash")
-        prev = e.hash
-    return ChainReport(True, len(stream), prev)
+    return check_chain([ChainLink(e.version, e.prev_hash, e.hash, e.hashed_body()) for e in stream])
