@@ -11,6 +11,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PLACEHOLDER_ADMIN_TOKEN = "dev-admin-token-change-me"
 PLACEHOLDER_VALVE_COMMAND_KEY = "dev-valve-command-key"
+#: the development checkpoint key (Ed25519 seed, hex): everyone knows it, so its signatures prove nothing
+PLACEHOLDER_CHECKPOINT_SIGNING_KEY = "18f72de374a39699930eb33506d9095ad9d272a2b7b3507f93391ac3801aaa13"
 
 
 class Settings(BaseSettings):
@@ -34,6 +36,12 @@ class Settings(BaseSettings):
     policy_file: Path | None = None
     #: seconds between scheduled sweeps inside ``serve``; 0 turns them off
     sweep_interval_s: float = 3600.0
+    #: the Ed25519 private key (its 32-byte seed, 64 hex digits) that signs checkpoints
+    #: (``cylinder-trace checkpoint keygen`` makes one)
+    checkpoint_signing_key: str = Field(default=PLACEHOLDER_CHECKPOINT_SIGNING_KEY, pattern=r"^[0-9a-fA-F]{64}$",
+                                        repr=False)
+    #: seconds between scheduled checkpoints inside ``serve`` (a day); 0 turns them off
+    checkpoint_interval_s: float = 86400.0
     log_level: str = "INFO"
     log_json: bool = False
 
@@ -41,6 +49,10 @@ class Settings(BaseSettings):
     def _no_placeholders_in_production(self) -> Settings:
         if self.environment == "production" and self.admin_token == PLACEHOLDER_ADMIN_TOKEN:
             raise ValueError("CT_ADMIN_TOKEN must be set to a real secret outside development")
+        placeholder_key = self.checkpoint_signing_key.lower() == PLACEHOLDER_CHECKPOINT_SIGNING_KEY
+        if self.environment == "production" and placeholder_key:
+            raise ValueError("CT_CHECKPOINT_SIGNING_KEY must be set to a real key outside development "
+                             "(cylinder-trace checkpoint keygen makes one)")
         return self
 
     @property
