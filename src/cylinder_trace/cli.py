@@ -15,6 +15,8 @@ import uvicorn
 from .app.principals import NewPrincipal, admin_principal, create_principal
 from .app.services import build_services
 from .app.unit_of_work import Tx
+from .checkpoint_cli import app as checkpoint_app
+from .checkpoint_cli import verify_checkpoint
 from .domain.codes import InvalidCode
 from .settings import get_settings
 from .store.migrate import upgrade
@@ -22,6 +24,8 @@ from .store.migrate import upgrade
 app = typer.Typer(help="LPG cylinder traceability (一瓶一码).", no_args_is_help=True)
 token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
 app.add_typer(token_app, name="token")
+app.add_typer(checkpoint_app, name="checkpoint")
+app.command("verify-checkpoint")(verify_checkpoint)
 
 
 @app.command()

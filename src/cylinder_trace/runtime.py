@@ -7,7 +7,8 @@
   a scrapping), published only after the deciding transaction has committed; with it, the fill check's
   authorization hook (``Services.fill_authorizer``);
 * the schedule: the fill window check every minute, and the sweeps (``app.sweeps.run_sweeps``) every
-  ``CT_SWEEP_INTERVAL_S`` seconds (0 turns both off).
+  ``CT_SWEEP_INTERVAL_S`` seconds (0 turns both off); a checkpoint (``app.checkpoints``) when the newest
+  is ``CT_CHECKPOINT_INTERVAL_S`` old (0 turns it off), looked at every ``CHECKPOINT_POLL_S``.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import socket
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from .app.checkpoints import take_checkpoint_if_due
 from .app.services import Services
 from .app.sweeps import run_sweeps
 from .app.unit_of_work import Tx
@@ -36,6 +38,8 @@ log = logging.getLogger("cylinder_trace.runtime")
 
 #: seconds between fill window checks (their windows are half an hour)
 FILL_WINDOW_INTERVAL_S = 60.0
+#: seconds between looks at whether a checkpoint is due
+CHECKPOINT_POLL_S = 600.0
 #: allocations between collections of the youngest generation (Python's default is 700)
 GC_YOUNG_THRESHOLD = 20_000
 
@@ -131,6 +135,10 @@ class Runtime:
                                                                      settings.sweep_interval_s),
                                                                  self._fill_windows))
             self._spawn("sweeps", lambda: self._every(settings.sweep_interval_s, self._sweeps))
+        if self._want_schedule and settings.checkpoint_interval_s > 0:
+            uow = self.services.uow
+            self._spawn("checkpoints", lambda: self._every(min(CHECKPOINT_POLL_S, settings.checkpoint_interval_s),
+                                                           lambda: take_checkpoint_if_due(uow, settings, uow.clock())))
 
     async def _sweeps(self) -> None:
         await run_sweeps(self.services.uow, self.services.uow.clock())

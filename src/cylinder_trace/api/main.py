@@ -15,6 +15,7 @@ from ..web import desk
 from ..web.render import STATIC_PATH
 from .errors import install_error_handlers
 from .routes import checks, cylinders, devices, epcis, findings, health, ledgers, principals, registries, swaps, work
+from .routes.checkpoints import router as checkpoints_router
 from .routes.labels import router as labels_router
 from .routes.labels import scan_router
 from .routes.public import router as public_router
@@ -58,6 +59,7 @@ def create_app(
     # routes are matched in this order: the writes stations, workers and valves send most come first
     for module in (work, cylinders, checks, swaps, registries, principals, devices, findings, ledgers, epcis, health):
         app.include_router(module.router)
+    app.include_router(checkpoints_router)
     app.include_router(labels_router)
     app.include_router(scan_router)
     app.include_router(public_router)
