@@ -3,12 +3,13 @@ check it offline; who may; a proof for the state at the checkpoint's time howeve
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
 
 from cylinder_trace.app.checkpoints import take_checkpoint_if_due
-from cylinder_trace.app.services import Services
+from cylinder_trace.app.services import Services, build_services
 from cylinder_trace.domain.checkpoints import (
     CHECKPOINT_STREAM,
     parse_public_key,
@@ -16,6 +17,8 @@ from cylinder_trace.domain.checkpoints import (
     signing_key,
     verify_proof_document,
 )
+from cylinder_trace.runtime import Runtime
+from cylinder_trace.settings import Settings
 from tests.conftest import Clock
 from tests.support import factories as f
 
@@ -149,3 +152,42 @@ async def test_the_schedule_takes_one_when_the_newest_is_a_day_old(services: Ser
     assert second is not None and second["sequence"] == 2
     assert second["statement"]["taken_at"] == clock().isoformat(timespec="microseconds")
     assert parse_public_key(second["public_key"]) == town_key(services)
+
+
+async def _sequences(services: Services) -> list[int]:
+    async def read(conn: Any) -> list[int]:
+        from cylinder_trace.store.event_store import read_stream
+
+        return [e.version for e in await read_stream(conn, CHECKPOINT_STREAM)]
+
+    return await services.uow.read(read)
+
+
+async def _until(condition: Any, services: Services) -> list[int]:
+    for _ in range(400):  # a bound, not a timing claim: the schedule looks every 0.05 s
+        sequences = await _sequences(services)
+        if condition(sequences):
+            return sequences
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"the schedule took {await _sequences(services)}")
+
+
+async def test_serve_takes_them_on_its_schedule(settings: Settings, clock: Clock) -> None:
+    services = build_services(settings.model_copy(update={"checkpoint_interval_s": 0.05}), clock=clock)
+    runtime = Runtime(services, ingest=False, relay=False)
+    await runtime.start()
+    try:
+        assert await _until(lambda s: s == [1], services) == [1]
+        clock.advance(seconds=1)  # the newest is now older than the interval
+        assert (await _until(lambda s: len(s) >= 2, services))[:2] == [1, 2]
+    finally:
+        await runtime.stop()
+        await services.close()
+    idle = build_services(settings.model_copy(update={"checkpoint_interval_s": 0}), clock=clock)
+    runtime = Runtime(idle, ingest=False, relay=False)
+    await runtime.start()
+    try:
+        assert "checkpoints" not in {t.get_name() for t in runtime._tasks}
+    finally:
+        await runtime.stop()
+        await idle.close()
