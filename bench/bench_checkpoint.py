@@ -1,0 +1,94 @@
+"""A checkpoint over many streams on PostgreSQL: the heads query, the leaves, the tree, and a whole
+``take_checkpoint``; then what an export adds (the heads again and one inclusion proof).
+
+    .venv/bin/python bench/bench_checkpoint.py [--streams 100000] [--events-per-stream 3]
+        [--dsn postgresql://postgres@127.0.0.1:5432/postgres]
+
+The events are written by one INSERT … SELECT (their hashes are not chained: only the heads count here),
+and the projections are told they have seen them (they hold nothing of them).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import time
+import uuid
+
+import asyncpg
+
+from cylinder_trace.app.checkpoints import take_checkpoint
+from cylinder_trace.app.services import build_services, inline_projections
+from cylinder_trace.domain.checkpoints import leaf_hashes
+from cylinder_trace.domain.merkle import inclusion_proof, merkle_root
+from cylinder_trace.settings import Settings
+from cylinder_trace.store.migrate import upgrade
+from cylinder_trace.store.stream_heads import heads_at
+
+FILL = """
+INSERT INTO events (stream_id, version, event_id, type, occurred_at, recorded_at, actor, source, data, prev_hash, hash)
+SELECT 'cylinder:' || lpad(s::text, 14, '0'), v, md5(s::text || '-' || v::text)::uuid::text, 'CylinderFilled',
+       now(), now(), 'bench', 'api', '{"net_mass_kg": 14.5}', repeat('0', 64),
+       encode(sha256((s::text || '-' || v::text)::bytea), 'hex')
+FROM generate_series(1, $2::int) v, generate_series(1, $1::int) s ORDER BY v, s
+"""
+
+
+def timed(label: str, started: float) -> float:
+    elapsed = time.perf_counter() - started
+    print(f"{label:<52} {elapsed:7.2f} s")
+    return elapsed
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--streams", type=int, default=100_000)
+    parser.add_argument("--events-per-stream", type=int, default=3)
+    parser.add_argument("--dsn", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    args = parser.parse_args()
+    name = f"ct_bench_{uuid.uuid4().hex[:8]}"
+    admin = await asyncpg.connect(args.dsn)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    base = args.dsn.rsplit("/", 1)[0]
+    url = f"{base.replace('postgresql://', 'postgresql+asyncpg://', 1)}/{name}"
+    try:
+        await asyncio.to_thread(upgrade, url)
+        conn = await asyncpg.connect(f"{base}/{name}")
+        started = time.perf_counter()
+        await conn.execute(FILL, args.streams, args.events_per_stream)
+        await conn.execute("ANALYZE events")
+        await conn.executemany(
+            "INSERT INTO projection_checkpoints (name, position) SELECT $1, max(position) FROM events",
+            [(p.name,) for p in inline_projections()])
+        await conn.close()
+        print(f"{args.streams} streams x {args.events_per_stream} events")
+        timed("write the events (setup)", started)
+        services = build_services(Settings(database_url=url, embedded_broker=False))
+        try:
+            position = args.streams * args.events_per_stream
+            started = time.perf_counter()
+            heads = await services.uow.read(lambda c: heads_at(c, position))
+            timed("heads as of a position (one query)", started)
+            started = time.perf_counter()
+            leaves = leaf_hashes(heads)
+            timed("leaf hashes", started)
+            started = time.perf_counter()
+            merkle_root(leaves)
+            timed("tree root", started)
+            started = time.perf_counter()
+            taken = await take_checkpoint(services.uow, services.settings)
+            timed("take_checkpoint (lock, heads, tree, sign, append)", started)
+            started = time.perf_counter()
+            again = await services.uow.read(lambda c: heads_at(c, taken["statement"]["position"]))
+            inclusion_proof(leaf_hashes(again), len(again) // 2)
+            timed("an export's proof (heads, leaves, one path)", started)
+            assert taken["statement"]["tree_size"] == args.streams
+        finally:
+            await services.close()
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
