@@ -116,5 +116,7 @@ async def export_proof(conn: AsyncConnection, code: str, sequence: int | None, c
         raise NotFound(f"cylinder at checkpoint {signed['statement']['sequence']}", code)
     heads = await heads_at(conn, position)
     index = bisect.bisect_left([h.stream_id for h in heads], stream_id)
+    if index == len(heads) or heads[index].stream_id != stream_id:  # only if the events changed meanwhile
+        raise NotFound(f"cylinder at checkpoint {signed['statement']['sequence']}", code)
     _, proof = inclusion_proof(leaf_hashes(heads), index)
     return proof_document(signed, stream_id, [e.to_json() for e in events], heads[index], proof)

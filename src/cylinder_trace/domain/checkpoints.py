@@ -225,10 +225,14 @@ def _check_history(doc: Any, verdict: ProofVerdict) -> StreamHead | None:
     if not events:
         verdict.problems.append("the file holds no events")
         return None
-    try:
-        links = [ChainLink.from_json(e) for e in events]
-    except (KeyError, TypeError) as exc:
-        raise ProofFileError(f"events: an event lacks {exc}") from None
+    links = []
+    for i, event in enumerate(events):
+        if not isinstance(event, Mapping):
+            raise ProofFileError(f"events.{i}: not an event")
+        try:
+            links.append(ChainLink.from_json(event))
+        except KeyError as exc:
+            raise ProofFileError(f"events.{i}.{exc.args[0]}: missing") from None
     report = check_chain(links)
     if not report.valid:
         verdict.problems.append(f"the history's hash chain is broken at version {report.first_bad_version}: "

@@ -171,7 +171,9 @@ def test_the_proof_must_be_for_the_signed_tree_size() -> None:
     (lambda d: d["proof"].update(leaf_index="3"), "proof.leaf_index: not a int"),
     (lambda d: d["proof"]["path"].__setitem__(0, "zz"), "proof.path.0: not hex"),
     (lambda d: d["checkpoint"].update(public_key="ab"), "checkpoint.public_key: 1 bytes"),
-    (lambda d: d["events"][0].pop("hash"), "lacks 'hash'"),
+    (lambda d: d["events"][0].pop("hash"), "events.0.hash: missing"),
+    (lambda d: d["events"].__setitem__(1, "an event"), "events.1: not an event"),
+    (lambda d: d.update(events={}), "events: not a list"),
 ])
 def test_a_file_that_is_no_proof_file_is_named_as_such(edit: Any, named: str) -> None:
     doc = copy.deepcopy(export(town(), "cylinder:0001"))
