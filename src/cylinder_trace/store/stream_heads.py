@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from operator import attrgetter
+
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..domain.checkpoints import StreamHead
@@ -17,17 +20,28 @@ async def settled_position(conn: AsyncConnection) -> int:
     return int((await conn.execute(sa.select(sa.func.coalesce(sa.func.max(events.c.position), 0)))).scalar_one())
 
 
+def _heads_query(dialect: str, position: int) -> sa.Select[str, int, str]:
+    columns = sa.select(events.c.stream_id, events.c.version, events.c.hash).where(events.c.position <= position)
+    if dialect == "postgresql":  # one walk of the (stream_id, version) index
+        return columns.ext(distinct_on(events.c.stream_id)).order_by(events.c.stream_id, events.c.version.desc())
+    later = events.alias("later")  # elsewhere: an event is a head when its stream has no next version by then
+    return columns.where(~sa.exists().where(
+        later.c.stream_id == events.c.stream_id, later.c.version == events.c.version + 1,
+        later.c.position <= position)).order_by(events.c.stream_id, events.c.version)
+
+
 async def heads_at(conn: AsyncConnection, position: int) -> list[StreamHead]:
-    """Each stream's newest event among those at or before ``position``, sorted by stream id (code
-    points). One pass over the events: an event is a head when the stream has no next version by then
-    (a stream with a version missing has two such events: the newest counts)."""
-    later = events.alias("later")
-    newest = (
-        sa.select(events.c.stream_id, events.c.version, events.c.hash)
-        .where(events.c.position <= position)
-        .where(~sa.exists().where(later.c.stream_id == events.c.stream_id, later.c.version == events.c.version + 1,
-                                  later.c.position <= position))
-    )
-    rows = sorted((await conn.execute(newest)).all(), key=lambda r: (r.stream_id, r.version))
-    by_stream = {r.stream_id: StreamHead(r.stream_id, r.version, r.hash) for r in rows}  # the newest wins
-    return list(by_stream.values())
+    """Each stream's newest event among those at or before ``position``, sorted by stream id in code
+    point order (a stream with a version missing keeps its newest)."""
+    rows = await conn.execute(_heads_query(conn.dialect.name, position))
+    heads = [StreamHead(stream_id, version, digest) for stream_id, version, digest in rows]
+    # the database's collation may order otherwise; sorting what is already in order is one linear pass
+    heads.sort(key=attrgetter("stream_id"))
+    newest: list[StreamHead] = []
+    for head in heads:
+        if newest and newest[-1].stream_id == head.stream_id:
+            if head.version > newest[-1].version:
+                newest[-1] = head
+        else:
+            newest.append(head)
+    return newest
