@@ -1,11 +1,12 @@
 """A checkpoint over many streams on PostgreSQL: the heads query, the leaves, the tree, and a whole
-``take_checkpoint``; then what an export adds (the heads again and one inclusion proof).
+``take_checkpoint``; then, after 1 % of the streams have moved on, what an export against that
+checkpoint costs (the heads as of its position, the leaves, one inclusion proof).
 
     .venv/bin/python bench/bench_checkpoint.py [--streams 100000] [--events-per-stream 3]
         [--dsn postgresql://postgres@127.0.0.1:5432/postgres]
 
-The events are written by one INSERT … SELECT (their hashes are not chained: only the heads count here),
-and the projections are told they have seen them (they hold nothing of them).
+The events (and the ``streams`` heads) are written by INSERT … SELECT (their hashes are not chained: only
+the heads count here), and the projections are told they have seen them (they hold nothing of them).
 """
 
 from __future__ import annotations
@@ -23,15 +24,25 @@ from cylinder_trace.domain.checkpoints import leaf_hashes
 from cylinder_trace.domain.merkle import inclusion_proof, merkle_root
 from cylinder_trace.settings import Settings
 from cylinder_trace.store.migrate import upgrade
-from cylinder_trace.store.stream_heads import heads_at
+from cylinder_trace.store.stream_heads import heads_at, heads_now
 
+#: events $3 … of every $4-th stream of $1, from the next free position on
 FILL = """
-INSERT INTO events (stream_id, version, event_id, type, occurred_at, recorded_at, actor, source, data, prev_hash, hash)
-SELECT 'cylinder:' || lpad(s::text, 14, '0'), v, md5(s::text || '-' || v::text)::uuid::text, 'CylinderFilled',
+INSERT INTO events (position, stream_id, version, event_id, type, occurred_at, recorded_at, actor, source, data,
+                    prev_hash, hash)
+SELECT (SELECT coalesce(max(position), 0) FROM events) + row_number() OVER (ORDER BY v, s),
+       'cylinder:' || lpad(s::text, 14, '0'), v, md5(s::text || '-' || v::text)::uuid::text, 'CylinderFilled',
        now(), now(), 'bench', 'api', '{"net_mass_kg": 14.5}', repeat('0', 64),
        encode(sha256((s::text || '-' || v::text)::bytea), 'hex')
-FROM generate_series(1, $2::int) v, generate_series(1, $1::int) s ORDER BY v, s
+FROM generate_series($3::int, $2::int) v, generate_series(1, $1::int, $4::int) s
 """
+HEADS = """
+INSERT INTO streams (stream_id, version, head_hash)
+SELECT DISTINCT ON (stream_id) stream_id, version, hash FROM events ORDER BY stream_id, version DESC
+ON CONFLICT (stream_id) DO UPDATE SET version = excluded.version, head_hash = excluded.head_hash
+"""
+SEEN = "INSERT INTO projection_checkpoints (name, position) SELECT $1, max(position) FROM events " \
+       "ON CONFLICT (name) DO UPDATE SET position = excluded.position"
 
 
 def timed(label: str, started: float) -> float:
@@ -55,20 +66,17 @@ async def main() -> None:
         await asyncio.to_thread(upgrade, url)
         conn = await asyncpg.connect(f"{base}/{name}")
         started = time.perf_counter()
-        await conn.execute(FILL, args.streams, args.events_per_stream)
-        await conn.execute("ANALYZE events")
-        await conn.executemany(
-            "INSERT INTO projection_checkpoints (name, position) SELECT $1, max(position) FROM events",
-            [(p.name,) for p in inline_projections()])
-        await conn.close()
+        await conn.execute(FILL, args.streams, args.events_per_stream, 1, 1)
+        await conn.execute(HEADS)
+        await conn.execute("ANALYZE")
+        await conn.executemany(SEEN, [(p.name,) for p in inline_projections()])
         print(f"{args.streams} streams x {args.events_per_stream} events")
         timed("write the events (setup)", started)
         services = build_services(Settings(database_url=url, embedded_broker=False))
         try:
-            position = args.streams * args.events_per_stream
             started = time.perf_counter()
-            heads = await services.uow.read(lambda c: heads_at(c, position))
-            timed("heads as of a position (one query)", started)
+            _, heads = await services.uow.read(heads_now)
+            timed("heads now (one query)", started)
             started = time.perf_counter()
             leaves = leaf_hashes(heads)
             timed("leaf hashes", started)
@@ -77,14 +85,22 @@ async def main() -> None:
             timed("tree root", started)
             started = time.perf_counter()
             taken = await take_checkpoint(services.uow, services.settings)
-            timed("take_checkpoint (lock, heads, tree, sign, append)", started)
-            started = time.perf_counter()
-            again = await services.uow.read(lambda c: heads_at(c, taken["statement"]["position"]))
-            inclusion_proof(leaf_hashes(again), len(again) // 2)
-            timed("an export's proof (heads, leaves, one path)", started)
+            timed("take_checkpoint (heads, tree, sign, append)", started)
             assert taken["statement"]["tree_size"] == args.streams
+            n = args.events_per_stream + 1
+            await conn.execute(FILL, args.streams, n, n, 100)  # 1 % of the streams move on
+            await conn.execute(HEADS)
+            await conn.executemany(SEEN, [(p.name,) for p in inline_projections()])
+            started = time.perf_counter()
+            then = await services.uow.read(lambda c: heads_at(c, taken["statement"]["position"]))
+            timed("heads as of the checkpoint, 1 % moved since", started)
+            started = time.perf_counter()
+            root, _ = inclusion_proof(leaf_hashes(then), len(then) // 2)
+            timed("an export's proof (leaves, one path)", started)
+            assert root.hex() == taken["statement"]["root"]
         finally:
             await services.close()
+            await conn.close()
     finally:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()

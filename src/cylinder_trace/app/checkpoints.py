@@ -1,10 +1,10 @@
 """Checkpoints: taken once a day inside ``serve`` and on demand (admin, regulator); read; and a cylinder's
 history exported with its inclusion proof against one, for a regulator to keep (``docs/checkpoints.md``).
 
-Taking one: the newest position is read under the append lock (so every event up to it has committed),
-the heads as of that position are read in one query outside the lock, the tree is built and signed, and
-the signed statement is appended as the next event of the stream ``checkpoints`` — whose own head the
-next checkpoint's tree covers, chaining the checkpoints together.
+Taking one: the newest position and the head of every stream then are read by one statement (no lock:
+the ``streams`` table moves with the events), the tree is built and signed, and the signed statement is
+appended as the next event of the stream ``checkpoints`` — whose own head the next checkpoint's tree
+covers, chaining the checkpoints together.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from ..domain.merkle import inclusion_proof
 from ..settings import Settings
 from ..store import event_store
 from ..store.event_store import RecordedEvent
-from ..store.stream_heads import heads_at, settled_position
+from ..store.stream_heads import heads_at, heads_now
 from .cylinders import parse_code
 from .errors import NotFound
 from .principals import Principal
@@ -52,16 +52,11 @@ def checkpoint_view(event: RecordedEvent) -> dict[str, Any]:
 async def take_checkpoint(uow: UnitOfWork, settings: Settings, actor: str = SCHEDULE_ACTOR) -> dict[str, Any]:
     taken_at = uow.clock()
 
-    async def settle(tx: Tx) -> int:
-        return await settled_position(tx.conn)
+    async def tree(conn: AsyncConnection) -> tuple[int, bytes, int]:
+        position, heads = await heads_now(conn)
+        return position, heads_root(heads), len(heads)
 
-    position = await uow.write(settle)
-
-    async def tree(conn: AsyncConnection) -> tuple[bytes, int]:
-        heads = await heads_at(conn, position)
-        return heads_root(heads), len(heads)
-
-    root, tree_size = await uow.read(tree)
+    position, root, tree_size = await uow.read(tree)
     key = signing_key(settings.checkpoint_signing_key)
 
     async def record(tx: Tx) -> dict[str, Any]:

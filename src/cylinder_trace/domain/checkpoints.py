@@ -34,8 +34,8 @@ SIGNATURE_ALGORITHM: Final = "Ed25519"
 
 
 @dataclass(frozen=True, slots=True)
-class StreamHead:
-    """The newest event of a stream: the leaf the tree holds for it."""
+class StreamLeaf:
+    """A stream's head (its id, version and newest hash): its leaf in a checkpoint's tree."""
 
     stream_id: str
     version: int
@@ -48,7 +48,7 @@ class StreamHead:
         return {"hash": self.hash, "stream_id": self.stream_id, "version": self.version}
 
 
-def leaf_hashes(heads: Sequence[StreamHead]) -> list[bytes]:
+def leaf_hashes(heads: Sequence[StreamLeaf]) -> list[bytes]:
     """The leaves' hashes in tree order; ``heads`` must be sorted by stream id, one per stream."""
     for before, after in pairwise(heads):
         if not before.stream_id < after.stream_id:
@@ -56,7 +56,7 @@ def leaf_hashes(heads: Sequence[StreamHead]) -> list[bytes]:
     return [leaf_hash(h.leaf()) for h in heads]
 
 
-def heads_root(heads: Sequence[StreamHead]) -> bytes:
+def heads_root(heads: Sequence[StreamLeaf]) -> bytes:
     return merkle_root(leaf_hashes(heads))
 
 
@@ -117,7 +117,7 @@ def parse_public_key(text: str) -> bytes:
 # -- the proof file -----------------------------------------------------------------------------------
 
 def proof_document(signed: Mapping[str, Any], stream_id: str, events: Sequence[Mapping[str, Any]],
-                   head: StreamHead, proof: InclusionProof) -> dict[str, Any]:
+                   head: StreamLeaf, proof: InclusionProof) -> dict[str, Any]:
     """One stream's history with its inclusion proof against a signed checkpoint."""
     return {
         "format": PROOF_FORMAT,
@@ -168,7 +168,7 @@ class ProofVerdict:
     sequence: int
     problems: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
-    head: StreamHead | None = None
+    head: StreamLeaf | None = None
 
     @property
     def ok(self) -> bool:
@@ -220,7 +220,7 @@ def _check_signature(doc: Any, body: Mapping[str, Any], trusted_key: bytes | Non
                 "kept")
 
 
-def _check_history(doc: Any, verdict: ProofVerdict) -> StreamHead | None:
+def _check_history(doc: Any, verdict: ProofVerdict) -> StreamLeaf | None:
     events = _get(doc, "events", list)
     if not events:
         verdict.problems.append("the file holds no events")
@@ -243,7 +243,7 @@ def _check_history(doc: Any, verdict: ProofVerdict) -> StreamHead | None:
         verdict.problems.append(f"the history holds events of other streams: {', '.join(strangers)}")
         return None
     last = links[-1]
-    head = StreamHead(verdict.stream_id, last.version, last.hash)
+    head = StreamLeaf(verdict.stream_id, last.version, last.hash)
     verdict.head = head
     if dict(_get(doc, "leaf", Mapping)) != head.to_json():
         verdict.problems.append(f"the leaf the file states ({doc['leaf']}) is not the head of its history "
@@ -251,7 +251,7 @@ def _check_history(doc: Any, verdict: ProofVerdict) -> StreamHead | None:
     return head
 
 
-def _check_inclusion(doc: Any, body: Mapping[str, Any], head: StreamHead, verdict: ProofVerdict) -> None:
+def _check_inclusion(doc: Any, body: Mapping[str, Any], head: StreamLeaf, verdict: ProofVerdict) -> None:
     tree_size = _get(doc, "checkpoint.statement.tree_size", int)
     signed_root = _hex(doc, "checkpoint.statement.root", 32)
     path = _get(doc, "proof.path", list)

@@ -20,7 +20,7 @@ from cylinder_trace.app.services import Services
 from cylinder_trace.domain.canonical import chain_hash
 from cylinder_trace.domain.checkpoints import public_key_hex, signing_key
 from cylinder_trace.store.event_store import hashed_body
-from cylinder_trace.store.tables import cylinders, events
+from cylinder_trace.store.tables import cylinders, events, streams
 from tests.support import factories as f
 
 CLI = [sys.executable, "-m", "cylinder_trace.cli"]
@@ -47,9 +47,8 @@ async def save(client: httpx.AsyncClient, url: str, path: Path) -> Path:
     return path
 
 
-async def rewrite_consistently(services: Services, stream_id: str, version: int, data: dict[str, Any]) -> None:
-    """Replace one event's data, recompute the hashes of the stream from that event on, and move the
-    projection's head to the new last hash."""
+async def rewrite_chain(services: Services, stream_id: str, version: int, data: dict[str, Any]) -> str:
+    """Replace one event's data and recompute the hashes of the stream from that event on; the new head."""
     async with services.engine.begin() as conn:
         rows = (await conn.execute(sa.select(events).where(events.c.stream_id == stream_id)
                                    .order_by(events.c.version))).all()
@@ -61,8 +60,15 @@ async def rewrite_consistently(services: Services, stream_id: str, version: int,
             await conn.execute(sa.update(events).where(events.c.position == row.position)
                                .values(data=new_data, prev_hash=prev, hash=digest))
             prev = digest
+    return prev
+
+
+async def move_heads(services: Services, stream_id: str, head_hash: str) -> None:
+    """The stream's head (the ``streams`` table) and the cylinders projection's moved to ``head_hash``."""
+    async with services.engine.begin() as conn:
+        await conn.execute(sa.update(streams).where(streams.c.stream_id == stream_id).values(head_hash=head_hash))
         await conn.execute(sa.update(cylinders).where(cylinders.c.code == stream_id.removeprefix("cylinder:"))
-                           .values(head_hash=prev))
+                           .values(head_hash=head_hash))
 
 
 async def test_a_consistent_rewrite_verifies_alone_but_not_against_the_checkpoint(
@@ -84,8 +90,13 @@ async def test_a_consistent_rewrite_verifies_alone_but_not_against_the_checkpoin
 
     fill = (await f.ok(await client.get(f"/api/v1/cylinders/{code}/history")))["events"][1]
     assert fill["type"] == "CylinderFilled" and fill["data"]["net_mass_kg"] == 14.5
-    await rewrite_consistently(services, f"cylinder:{code}", 2, {**fill["data"], "net_mass_kg": 9.0})
+    new_head = await rewrite_chain(services, f"cylinder:{code}", 2, {**fill["data"], "net_mass_kg": 9.0})
+    # the events rewritten, the heads not yet: the export's leaf (from the heads) is not the history's head
+    half = await save(client, f"/api/v1/checkpoints/1/cylinders/{code}", tmp_path / "half.json")
+    failed = verify_offline(half, "--public-key", public_key)
+    assert failed.returncode == 1 and "is not the head of its history" in failed.stdout, failed.stdout
 
+    await move_heads(services, f"cylinder:{code}", new_head)
     verify = await f.ok(await client.get(f"/api/v1/cylinders/{code}/verify"))
     assert verify["valid"] is True and verify["count"] == 3  # the stream verifies on its own
     after = await save(client, f"/api/v1/checkpoints/1/cylinders/{code}", tmp_path / "after.json")
@@ -96,6 +107,10 @@ async def test_a_consistent_rewrite_verifies_alone_but_not_against_the_checkpoin
     assert "not to the signed root" in failed.stdout and kept["statement"]["root"] in failed.stdout
     # the file kept from before the rewrite still proves what the history was
     assert verify_offline(before, "--public-key", public_key).returncode == 0
+    # the tree rebuilt from the rewritten database is not the signed one, so a fresh proof of another
+    # cylinder fails too (docs/checkpoints.md): it shows the database changed, not which stream
+    other = await save(client, f"/api/v1/checkpoints/1/cylinders/{untouched}", tmp_path / "other.json")
+    assert "not to the signed root" in verify_offline(other, "--public-key", public_key).stdout
 
 
 async def test_the_verifier_names_a_broken_chain_a_foreign_key_and_an_unreadable_file(

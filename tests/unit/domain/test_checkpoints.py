@@ -12,7 +12,7 @@ from cylinder_trace.domain.canonical import ZERO_HASH, canonical_bytes, chain_ha
 from cylinder_trace.domain.chain import HASHED_FIELDS
 from cylinder_trace.domain.checkpoints import (
     ProofFileError,
-    StreamHead,
+    StreamLeaf,
     heads_root,
     leaf_hashes,
     new_signing_key,
@@ -57,7 +57,7 @@ def town() -> dict[str, list[dict[str, Any]]]:
 
 def export(streams: dict[str, list[dict[str, Any]]], stream_id: str, signed: dict[str, Any] | None = None
            ) -> dict[str, Any]:
-    heads = [StreamHead(s, evs[-1]["version"], evs[-1]["hash"]) for s, evs in sorted(streams.items())]
+    heads = [StreamLeaf(s, evs[-1]["version"], evs[-1]["hash"]) for s, evs in sorted(streams.items())]
     index = [h.stream_id for h in heads].index(stream_id)
     root, proof = inclusion_proof(leaf_hashes(heads), index)
     if signed is None:
@@ -70,7 +70,7 @@ def test_a_faithful_file_verifies_with_the_public_key() -> None:
     doc = export(town(), "cylinder:0003")
     verdict = verify_proof_document(doc, parse_public_key(PUBLIC))
     assert verdict.ok, verdict.problems
-    assert verdict.head == StreamHead("cylinder:0003", 4, doc["events"][-1]["hash"])
+    assert verdict.head == StreamLeaf("cylinder:0003", 4, doc["events"][-1]["hash"])
     assert verdict.notes == []
 
 
@@ -81,7 +81,7 @@ def test_without_a_trusted_key_it_says_the_files_own_key_was_used() -> None:
 
 def test_every_stream_of_the_tree_proves_against_one_root() -> None:
     streams = town()
-    heads = [StreamHead(s, e[-1]["version"], e[-1]["hash"]) for s, e in sorted(streams.items())]
+    heads = [StreamLeaf(s, e[-1]["version"], e[-1]["hash"]) for s, e in sorted(streams.items())]
     signed = export(streams, "cylinder:0000")["checkpoint"]
     assert signed["statement"]["root"] == heads_root(heads).hex()
     for stream_id in streams:
@@ -137,7 +137,7 @@ def test_a_resigned_statement_with_a_new_root_fails_with_the_trusted_key() -> No
     streams["cylinder:0003"][0]["actor"] = "admin:someone-else"
     rechain(streams["cylinder:0003"])
     forger, _ = new_signing_key()
-    heads = [StreamHead(s, e[-1]["version"], e[-1]["hash"]) for s, e in sorted(streams.items())]
+    heads = [StreamLeaf(s, e[-1]["version"], e[-1]["hash"]) for s, e in sorted(streams.items())]
     forged = sign(statement(jurisdiction="CN-JL-DAGANGZI", sequence=1, taken_at="2026-11-28T02:00:00+00:00",
                             position=99, tree_size=len(heads), root=heads_root(heads)), signing_key(forger))
     doc = export(streams, "cylinder:0003", forged)
@@ -183,14 +183,14 @@ def test_a_file_that_is_no_proof_file_is_named_as_such(edit: Any, named: str) ->
 
 
 def test_leaves_are_the_canonical_json_of_the_head_and_must_be_sorted() -> None:
-    head = StreamHead("cylinder:甲", 2, "ab" * 32)
+    head = StreamLeaf("cylinder:甲", 2, "ab" * 32)
     assert head.leaf() == canonical_bytes({"hash": "ab" * 32, "stream_id": "cylinder:甲", "version": 2})
     assert head.leaf() == ('{"hash":"' + "ab" * 32 + '","stream_id":"cylinder:甲","version":2}').encode()
     assert leaf_hashes([head])[0] == hashlib.sha256(b"\x00" + head.leaf()).digest()
     with pytest.raises(ValueError, match="out of order"):
-        leaf_hashes([StreamHead("b", 1, ZERO_HASH), StreamHead("a", 1, ZERO_HASH)])
+        leaf_hashes([StreamLeaf("b", 1, ZERO_HASH), StreamLeaf("a", 1, ZERO_HASH)])
     with pytest.raises(ValueError, match="out of order"):
-        leaf_hashes([StreamHead("a", 1, ZERO_HASH), StreamHead("a", 2, ZERO_HASH)])
+        leaf_hashes([StreamLeaf("a", 1, ZERO_HASH), StreamLeaf("a", 2, ZERO_HASH)])
 
 
 def test_a_public_key_is_read_as_hex_or_pem() -> None:
