@@ -1,4 +1,4 @@
-"""The pure pieces of the smart valve protocol, version 1 (``shared/spec/PROTOCOL.md``).
+"""The pure pieces of the smart valve protocol, version 1 (the contract ``PROTOCOL.md``).
 
 Topics, the event message schema, and signed commands. No I/O: the ingestor feeds payloads in and
 gets a :class:`ValveMessage` or a :class:`RejectedMessage` with a reason for its dead-letter table.
