@@ -46,8 +46,13 @@ STATE_FORMAT: Final = 1
 
 
 def _grams(kg: float) -> float:
-    """Down to whole grams: a measured mass never exceeds the limit it was held to."""
-    return math.floor(round(kg * 1000, 6)) / 1000
+    """Down to whole grams: a measured mass never exceeds the limit it was held to. (``kg * 1000`` is
+    rounded first so 1.005 kg is 1005 g, not 1004; a limit just under a whole gram, as 1.9999999999999991
+    kg, then rounds up to it and is taken one gram down.)"""
+    grams = math.floor(round(kg * 1000, 6))
+    if grams / 1000 > kg:
+        grams -= 1
+    return grams / 1000
 
 
 def system_clock() -> datetime:

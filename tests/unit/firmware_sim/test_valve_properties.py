@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
@@ -167,3 +168,11 @@ def test_seq_runs_by_one_and_gas_only_enters_under_a_valid_authorization(script:
         assert len(started_auth_ids) == len(set(started_auth_ids)), "an authorization opened two fills"
         for message in emitted:
             assert verify_mac(SECRET, parse_event_message(events_topic(VALVE), encode(message)))
+
+
+@pytest.mark.parametrize("kg", [1.9999999999999991, 1.005, 0.3, 2.0, 0.0, 14.5, 49.49999999999999])
+def test_a_fill_in_grams_never_exceeds_its_limit(kg: float) -> None:
+    from firmware_sim.valve import _grams
+
+    grams = _grams(kg)
+    assert grams <= kg and kg - grams < 0.001 + 1e-9
