@@ -49,15 +49,13 @@ def serve(
                                  param_hint="--workers")
     upgrade(settings.database_url)
     from .api.main import create_app
-    from .runtime import tune_gc_for_streaming
 
     typer.echo(f"cylinder-trace on {landing_url(host, port)} (sign in there; API docs at /docs)")
     if workers > 1:  # each worker process builds its own app (and MQTT side) from the settings
         uvicorn.run("cylinder_trace.api.main:create_app", factory=True, host=host, port=port, workers=workers,
                     log_level=settings.log_level.lower())
         return
-    api = create_app(settings)
-    tune_gc_for_streaming()
+    api = create_app(settings)  # its startup tunes the garbage collector for a long-running server
     uvicorn.run(api, host=host, port=port, log_level=settings.log_level.lower())
 
 

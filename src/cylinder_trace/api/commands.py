@@ -11,6 +11,7 @@ from pydantic import BaseModel
 
 from ..app.services import Services
 from ..app.unit_of_work import Needs, Outcome, Tx
+from .responses import FastJSONResponse
 
 
 async def command_outcome(
@@ -34,7 +35,7 @@ async def run_command(
 ) -> JSONResponse:
     """:func:`command_outcome` as the JSON answer (the web pages take the outcome itself)."""
     outcome = await command_outcome(services, kind, body, handler, path=path, event_id=event_id, needs=needs)
-    return JSONResponse(outcome.body, status_code=outcome.status)
+    return FastJSONResponse(outcome.body, status_code=outcome.status)
 
 
 REFUSAL_RESPONSES: dict[int | str, dict[str, Any]] = {

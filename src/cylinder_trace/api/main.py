@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from ..app.services import Services, build_services
-from ..runtime import Runtime
+from ..runtime import Runtime, tune_gc_for_streaming
 from ..settings import Settings, get_settings
 from ..web import desk
 from ..web.render import STATIC_PATH
@@ -39,6 +39,8 @@ def create_app(
         if background is not None:
             await background.start()
             app.state.runtime = background
+        if own:  # a server process of its own (serve, a uvicorn worker): tune the collector for it
+            tune_gc_for_streaming()
         try:
             yield
         finally:
