@@ -17,14 +17,13 @@ from typing import Any, Final
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ..domain.cylinder import state_from_json
 from ..domain.dates import local_day
 from ..domain.events import NewEvent
 from ..domain.policy import Policy
 from ..domain.rules import sweeps as sweep_rules
 from ..domain.rules.facts import CustomerFacts
 from ..domain.violations import Violation
-from ..projections.findings import active_heads
+from ..projections.findings import open_findings_of
 from ..store.tables import customer_checks, cylinders, registry, valve_status
 from .unit_of_work import Needs, Tx, UnitOfWork
 
@@ -54,13 +53,30 @@ class SweepReport:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class _Swept:
+    """A cylinder as the sweeps see it, read from the projection's columns (not its whole state)."""
+
+    code: str
+    status: str
+    company_id: str | None
+    customer_id: str | None
+    next_inspection_due: date
+    life_expires_on: date
+
+
 async def _cylinder_violations(conn: AsyncConnection, day: date, policy: Policy) -> tuple[list[Violation], int]:
     horizon = day + timedelta(days=policy.inspection_due_soon_days)
-    rows = (await conn.execute(sa.select(cylinders.c.state).where(
+    customer = (cylinders.c.state["customer_id"].as_string() if conn.dialect.name == "postgresql"
+                else sa.func.json_extract(cylinders.c.state, "$.customer_id"))
+    rows = (await conn.execute(sa.select(
+        cylinders.c.code, cylinders.c.status, cylinders.c.company_id, customer,
+        cylinders.c.next_inspection_due, cylinders.c.life_expires_on,
+    ).where(
         cylinders.c.status.not_in(_OUT_OF_CIRCULATION),
         sa.or_(cylinders.c.next_inspection_due <= horizon, cylinders.c.life_expires_on <= day),
     ).order_by(cylinders.c.code))).all()
-    found = [v for r in rows for v in sweep_rules.cylinder_sweep(state_from_json(r.state), day, policy)]
+    found = [v for r in rows for v in sweep_rules.cylinder_sweep(_Swept(*r), day, policy)]
     return found, len(rows)
 
 
@@ -81,12 +97,16 @@ async def _valve_violations(conn: AsyncConnection, now: datetime, policy: Policy
     rows = (await conn.execute(
         sa.select(cylinders.c.code, cylinders.c.company_id, cylinders.c.smart_valve_id, valve_status.c.last_seen)
         .select_from(cylinders.join(valve_status, valve_status.c.valve_id == cylinders.c.smart_valve_id))
-        .where(cylinders.c.smart_valve_id.is_not(None), cylinders.c.status != "scrapped")
+        .where(cylinders.c.smart_valve_id.is_not(None), cylinders.c.status != "scrapped",
+               valve_status.c.last_seen < now - timedelta(hours=policy.valve_offline_hours))
         .order_by(cylinders.c.code)
     )).all()
+    fitted = (await conn.execute(sa.select(sa.func.count()).select_from(
+        cylinders.join(valve_status, valve_status.c.valve_id == cylinders.c.smart_valve_id)).where(
+        cylinders.c.smart_valve_id.is_not(None), cylinders.c.status != "scrapped"))).scalar_one()
     found = [v for r in rows
              for v in sweep_rules.valve_offline(r.smart_valve_id, r.code, r.company_id, r.last_seen, now, policy)]
-    return found, len(rows)
+    return found, int(fitted)
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,8 +125,8 @@ async def _judge(conn: AsyncConnection, now: datetime, day: date, policy: Policy
     unique: dict[tuple[str, str], Violation] = {}
     for v in (*cyl, *cust, *valves):
         unique.setdefault((v.rule, v.subject), v)
-    open_now = await active_heads(conn, unique)
-    return _Judged([v for key, v in unique.items() if key not in open_now], len(open_now),
+    open_now = await open_findings_of(conn, {rule for rule, _ in unique})
+    return _Judged([v for key, v in unique.items() if key not in open_now], len(unique.keys() & open_now),
                    {"cylinders": n_cyl, "non_residential_customers": n_cust, "valves": n_valves})
 
 

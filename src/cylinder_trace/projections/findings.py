@@ -46,6 +46,16 @@ async def active_heads(conn: AsyncConnection, keys: Iterable[Key]) -> dict[Key, 
     return {(r.rule, r.subject): Head(r.id, r.status, r.due_on) for r in rows if (r.rule, r.subject) in wanted}
 
 
+async def open_findings_of(conn: AsyncConnection, rules: Iterable[str]) -> set[Key]:
+    """``(rule, subject)`` of every unclosed finding of ``rules`` (one query, on the rule's index)."""
+    wanted = sorted(set(rules))
+    if not wanted:
+        return set()
+    rows = await conn.execute(sa.select(findings.c.rule, findings.c.subject).where(
+        any_of(conn, findings.c.rule, wanted), findings.c.status.in_(ACTIVE)))
+    return {(r.rule, r.subject) for r in rows}
+
+
 async def active_head(conn: AsyncConnection, rule: str, subject: str) -> Head | None:
     return (await active_heads(conn, [(rule, subject)])).get((rule, subject))
 

@@ -9,8 +9,8 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from typing import Protocol
 
-from ..cylinder import CylinderState
 from ..policy import Policy
 from ..violations import Violation
 from . import catalogue as c
@@ -21,7 +21,25 @@ from .facts import CustomerFacts
 _RETIRED = frozenset({"scrapped", "unqualified", "seized"})
 
 
-def inspection_due_soon(state: CylinderState, today: date, policy: Policy) -> list[Violation]:
+class SweptCylinder(Protocol):
+    """What the cylinder sweeps look at (a :class:`~cylinder_trace.domain.cylinder.CylinderState` has it;
+    so has a row read for a sweep without the whole state)."""
+
+    @property
+    def code(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def company_id(self) -> str | None: ...
+    @property
+    def customer_id(self) -> str | None: ...
+    @property
+    def next_inspection_due(self) -> date: ...
+    @property
+    def life_expires_on(self) -> date: ...
+
+
+def inspection_due_soon(state: SweptCylinder, today: date, policy: Policy) -> list[Violation]:
     if state.status in _RETIRED:
         return []
     horizon = today + timedelta(days=policy.inspection_due_soon_days)
@@ -31,7 +49,7 @@ def inspection_due_soon(state: CylinderState, today: date, policy: Policy) -> li
     return []
 
 
-def overdue_at_customer(state: CylinderState, today: date, policy: Policy) -> list[Violation]:
+def overdue_at_customer(state: SweptCylinder, today: date, policy: Policy) -> list[Violation]:
     if state.status == "at_customer" and today > state.next_inspection_due:
         return [c.OVERDUE_AT_CUSTOMER.at(subject("cylinder", state.code), state.company_id,
                                          due_on=state.next_inspection_due.isoformat(),
@@ -39,7 +57,7 @@ def overdue_at_customer(state: CylinderState, today: date, policy: Policy) -> li
     return []
 
 
-def life_expired_at_customer(state: CylinderState, today: date, policy: Policy) -> list[Violation]:
+def life_expired_at_customer(state: SweptCylinder, today: date, policy: Policy) -> list[Violation]:
     if state.status == "at_customer" and today >= state.life_expires_on:
         return [c.LIFE_EXPIRED_AT_CUSTOMER.at(subject("cylinder", state.code), state.company_id,
                                               life_expires_on=state.life_expires_on.isoformat(),
@@ -50,7 +68,7 @@ def life_expired_at_customer(state: CylinderState, today: date, policy: Policy) 
 CYLINDER_SWEEPS = (inspection_due_soon, overdue_at_customer, life_expired_at_customer)
 
 
-def cylinder_sweep(state: CylinderState, today: date, policy: Policy) -> list[Violation]:
+def cylinder_sweep(state: SweptCylinder, today: date, policy: Policy) -> list[Violation]:
     return [v for rule in CYLINDER_SWEEPS for v in rule(state, today, policy)]
 
 
