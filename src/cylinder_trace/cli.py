@@ -18,7 +18,7 @@ from .app.unit_of_work import Tx
 from .checkpoint_cli import app as checkpoint_app
 from .checkpoint_cli import verify_checkpoint
 from .domain.codes import InvalidCode
-from .settings import get_settings
+from .settings import Settings, get_settings
 from .store.migrate import upgrade
 
 app = typer.Typer(help="LPG cylinder traceability (一瓶一码).", no_args_is_help=True)
@@ -26,6 +26,17 @@ token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
 app.add_typer(token_app, name="token")
 app.add_typer(checkpoint_app, name="checkpoint")
 app.command("verify-checkpoint")(verify_checkpoint)
+
+
+def _check_policy(settings: Settings) -> None:
+    """Refuse to start on a policy file that cannot be used, naming the file and the field."""
+    from .policy import PolicyFileError, load_policy_book
+
+    try:
+        load_policy_book(settings.policy_file)
+    except PolicyFileError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
 
 
 @app.command()
@@ -47,6 +58,7 @@ def serve(
     if workers > 1 and settings.is_sqlite:
         raise typer.BadParameter("several workers need PostgreSQL (CT_DATABASE_URL): SQLite has one writer",
                                  param_hint="--workers")
+    _check_policy(settings)
     upgrade(settings.database_url)
     from .api.main import create_app
 
@@ -84,6 +96,7 @@ def ingest(
     from .runtime import ingest_options, tune_gc_for_streaming
 
     settings = get_settings()
+    _check_policy(settings)
     _configure_logging(settings.log_level)
     if protocol not in (None, "5", "3.1.1"):
         raise typer.BadParameter("must be 5 or 3.1.1", param_hint="--protocol")
@@ -272,6 +285,7 @@ def import_census(
     from .app.census import import_census as run_import
 
     settings = get_settings()
+    _check_policy(settings)
     upgrade(settings.database_url)
     if registered_at is not None and registered_at.tzinfo is None:
         registered_at = registered_at.replace(tzinfo=ZoneInfo(settings.timezone))

@@ -32,6 +32,7 @@ from ..store.tables import cylinders, subsidy_lines
 from . import fill_checks
 from .batch import EntryLookup
 from .errors import Conflict, InvalidInput, NotFound
+from .policies import day_of, rule_day
 from .principals import Principal
 from .registries import require_entry
 from .unit_of_work import Needs, Outcome, Tx
@@ -221,7 +222,7 @@ async def register_cylinder(
         serving_company_id=serving_company,
         at_customer_id=reg.at_customer_id if reg.owner_customer_id is None else None,
     )
-    decision = decide.register(cmd, policy, fill_checks.day_of(tx, reg.occurred_at))
+    decision = decide.register(cmd, policy, day_of(tx, reg.occurred_at))
     return await _record(tx, decision, reg.event_id, principal, codes, 201, source=source)
 
 
@@ -304,7 +305,7 @@ async def record_inspection(
     if principal.agency_id is not None and principal.agency_id != cmd.agency_id:
         raise InvalidInput("agency_id", "an inspector records only for its own agency")
     state = await existing_cylinder(tx, cmd.code)
-    day = fill_checks.day_of(tx, cmd.occurred_at)
+    day = day_of(tx, cmd.occurred_at)
     return await _record(tx, decide.inspect(state, cmd, tx.policy(), day=day), event_id, principal, codes)
 
 
@@ -319,7 +320,7 @@ async def fit_valve(tx: Tx, event_id: str, cmd: FitValve, principal: Principal, 
         cylinders.c.smart_valve_id == cmd.valve_id, cylinders.c.code != state.code))).first()
     if fitted is not None:
         raise Conflict(f"valve {cmd.valve_id} is fitted to cylinder {fitted.code}")
-    day, policy = fill_checks.rule_day(tx, cmd.occurred_at)
+    day, policy = rule_day(tx, cmd.occurred_at)
     paid = (await tx.conn.execute(sa.select(subsidy_lines.c.event_id).where(
         subsidy_lines.c.kind == "smart_valve", subsidy_lines.c.code == state.code,
         subsidy_lines.c.valve_id == cmd.valve_id))).first()
@@ -348,7 +349,7 @@ async def scrap(tx: Tx, event_id: str, cmd: ScrapCylinder, principal: Principal,
         raise InvalidInput(f"handed_in_by.{missing[0]}", "the real-name registration (实名登记) needs name, "
                            "id_number, phone and address of the person handing the cylinder in")
     cmd = ScrapCylinder(cmd.code, cmd.reason, cmd.occurred_at, company_id, cmd.handed_in_by)
-    day, policy = fill_checks.rule_day(tx, cmd.occurred_at)
+    day, policy = rule_day(tx, cmd.occurred_at)
     subsidy = subsidies.recycling(state, company_id, cmd.handed_in_by, day, policy)
     decision = decide.scrap(state, cmd, subsidy=subsidy.to_json() if subsidy else None)
     return await _record(tx, decision, event_id, principal, codes)

@@ -13,7 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..ingest.queries import DeadLetterPage, dead_letter_page, device_status
 from ..store.tables import registry
+from .policies import today_and_policy
 from .principals import Principal
+from .unit_of_work import UnitOfWork
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +40,18 @@ async def valve_page(conn: AsyncConnection, caller: Principal, *, now: datetime,
     items = [{"company_id": r.company_id, **await device_status(conn, r.id, now=now, offline_after=offline_after)}
              for r in shown]
     return ValvePage(items, shown[-1].id if len(rows) > limit else None)
+
+
+async def valve_status(uow: UnitOfWork, valve_id: str) -> dict[str, Any]:
+    """A valve's device status as of now, judged by the policy in force today (``valve_offline_hours``):
+    the device fields of ``GET /api/v1/valves/{valve_id}`` (API.md, Devices)."""
+    now, _, policy = today_and_policy(uow)
+    offline_after = timedelta(hours=policy.valve_offline_hours)
+
+    async def reader(conn: AsyncConnection) -> dict[str, Any]:
+        return await device_status(conn, valve_id, now=now, offline_after=offline_after)
+
+    return await uow.read(reader)
 
 
 async def dead_letters(conn: AsyncConnection, caller: Principal, *, limit: int, before: int | None = None,

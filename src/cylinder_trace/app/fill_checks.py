@@ -15,18 +15,16 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import date, datetime
-from typing import Any, Final, Protocol
+from dataclasses import replace
+from datetime import datetime
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 
 from ..domain import decide
 from ..domain.codes import InvalidCode, parse_grai
-from ..domain.commands import RecordSafetyCheck
-from ..domain.cylinder import CylinderState, lifecycle_violation
-from ..domain.events import NewEvent, cylinder_stream
-from ..domain.policy import NoPolicy, Policy
+from ..domain.commands import CheckFill, RecordSafetyCheck
+from ..domain.cylinder import CylinderState
 from ..domain.rules import catalogue as rules
 from ..domain.rules.delivery import DeliveryContext, hazards_found
 from ..domain.rules.facts import (
@@ -37,17 +35,13 @@ from ..domain.rules.facts import (
     StationFacts,
     VehicleFacts,
 )
-from ..domain.rules.fill import FillContext, fill_violations, unknown_code_violations
-from ..domain.violations import Violation, blocking
+from ..domain.rules.fill import FillContext
 from ..store.tables import cylinders, findings
 from .errors import InvalidInput
+from .policies import rule_day
 from .principals import Principal
 from .registries import require_entry
 from .unit_of_work import Needs, Outcome, Tx
-
-#: rules a mere sighting is evidence of: recorded even by a check that refuses nothing
-EVIDENCE_ON_SIGHT: Final = frozenset({rules.SCRAPPED_CYLINDER_REAPPEARED.code, rules.FILL_UNKNOWN_CODE.code})
-FILL_CHECK_FLAGGED: Final = "FillCheckFlagged"
 
 
 # --- the authorization hook ---------------------------------------------------------------------
@@ -67,23 +61,6 @@ class IssueFillAuthorization(Protocol):
 
 
 # --- facts --------------------------------------------------------------------------------------
-def day_of(tx: Tx, at: datetime, field: str = "occurred_at") -> date:
-    """The local (jurisdiction) calendar day of ``at``."""
-    try:
-        return tx.today(at)
-    except OverflowError:
-        raise InvalidInput(field, "lies outside the calendar") from None
-
-
-def rule_day(tx: Tx, at: datetime, field: str = "occurred_at") -> tuple[date, Policy]:
-    """The local day an action happened on and the policy in force that day (422 when there is none)."""
-    day = day_of(tx, at, field)
-    try:
-        return day, tx.policy(day)
-    except NoPolicy as exc:
-        raise InvalidInput(field, str(exc)) from None
-
-
 async def fill_context(tx: Tx, station: Mapping[str, Any], filler: Mapping[str, Any] | None, at: datetime,
                        net_mass_kg: float | None = None, checks: Mapping[str, bool] | None = None) -> FillContext:
     today, policy = rule_day(tx, at)
@@ -132,14 +109,7 @@ async def delivery_context(tx: Tx, customer: Mapping[str, Any], at: datetime, *,
 
 
 # --- the fill check -----------------------------------------------------------------------------
-@dataclass(frozen=True, slots=True)
-class FillCheckRequest:
-    code: str
-    station_id: str
-    filler_id: str | None = None
-
-
-def fill_check_needs(req: FillCheckRequest) -> Needs:
+def fill_check_needs(req: CheckFill) -> Needs:
     try:
         codes: tuple[str, ...] = (parse_grai(req.code).code,)
     except InvalidCode:
@@ -148,15 +118,7 @@ def fill_check_needs(req: FillCheckRequest) -> Needs:
     return Needs(codes=codes, entries=(("station", req.station_id), *filler))
 
 
-def judge_fill(state: CylinderState | None, code: str, ctx: FillContext) -> list[Violation]:
-    """Every rule a fill of ``code`` at this station would break now, the lifecycle included."""
-    if state is None:
-        return unknown_code_violations(code, ctx)
-    lifecycle = lifecycle_violation(state, "fill")
-    return [*([lifecycle] if lifecycle else []), *fill_violations(state, ctx)]
-
-
-async def check_fill(tx: Tx, req: FillCheckRequest, principal: Principal,
+async def check_fill(tx: Tx, req: CheckFill, principal: Principal,
                      authorizer: IssueFillAuthorization | None = None) -> dict[str, Any]:
     principal.require("admin", "company_admin", "station_operator")
     station = await require_entry(tx, "station", req.station_id, "station_id")
@@ -168,27 +130,22 @@ async def check_fill(tx: Tx, req: FillCheckRequest, principal: Principal,
         raise InvalidInput("code", exc.reason) from None
     state = await tx.load_cylinder(code)
     ctx = await fill_context(tx, station, filler, tx.now)
-    found = judge_fill(state, code, ctx)
+    decision = decide.fill_check(state, replace(req, code=code), ctx, tx.now)
+    found = decision.violations
     body: dict[str, Any] = {
         "code": code,
-        "allowed": not blocking(found),
+        "allowed": not decision.refused,
         "violations": [v.to_json() for v in found if v.severity == "block"],
         "warnings": [v.to_json() for v in found if v.severity != "block"],
     }
-    flagged = [v for v in found if v.rule in EVIDENCE_ON_SIGHT]
-    if flagged:
-        stream = cylinder_stream(code) if state is not None else f"station:{req.station_id}"
-        data = {"action": "fill_check", "code": code, "station_id": req.station_id, "filler_id": req.filler_id,
-                "violations": [v.to_json() for v in flagged]}
-        recorded = await tx.record([NewEvent(FILL_CHECK_FLAGGED, data, tx.now, stream)],
-                                   event_id=str(uuid.uuid4()), actor=principal.actor)
+    if decision.events:
+        recorded = await tx.record(decision.events, event_id=str(uuid.uuid4()), actor=principal.actor)
         body["evidence_event_id"] = recorded[0].event_id
     if body["allowed"] and state is not None and state.smart_valve_id and authorizer is not None:
         issued = await authorizer(tx, state, req.station_id, actor=principal.actor)
         if issued is not None:
             body["authorization"] = issued.to_json()
     return body
-
 
 
 # --- the in-home safety check (入户安检) ----------------------------------------------------------

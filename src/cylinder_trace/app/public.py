@@ -5,15 +5,12 @@ plain verdict, and the company's delivery workers, their phones and its vehicle 
 a customer ever enters it — no name, ID number, phone, address, nor the customer's id (a cylinder's
 holder and a customer-owned cylinder's owner are customers, so neither is copied).
 
-The verdict reuses the fill pre-check's state rules: a cylinder that may not be filled because it is
-scrapped, seized, unqualified, overdue for inspection, past its design life or dual-phase may not be
-used either (禁止使用).
+The verdict (safe to use or not, and why) is the domain's: ``domain/rules/public.py``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import date
 from typing import Any, Final
 
@@ -24,61 +21,14 @@ from ..domain.codes import InvalidCode, parse_grai
 from ..domain.cylinder import STATUS_ZH, CylinderState, state_from_json
 from ..domain.dates import valid_on
 from ..domain.policy import Policy
-from ..domain.rules import fill as fill_rules
 from ..domain.rules.facts import StaffFacts, VehicleFacts
-from ..domain.rules.fill import StateContext
-from ..domain.violations import Violation
+from ..domain.rules.public import verdict
 from ..store.tables import cylinders, registry
 from .cylinders import CodeSettings
-
-SAFE_ZH: Final = "可以安全使用"
-UNSAFE_ZH: Final = "禁止使用"
-
-#: the state rules that make a cylinder unfit for use, in the order the page lists them
-VERDICT_RULES: Final[tuple[fill_rules.StateRule, ...]] = (
-    fill_rules.scrapped, fill_rules.seized, fill_rules.unqualified, fill_rules.overdue_inspection,
-    fill_rules.life_expired, fill_rules.dual_phase_valve,
-)
-
-#: rule → (plain Chinese, plain English) for a member of the public, formatted with the violation's detail
-_REASONS: Final[dict[str, tuple[str, str]]] = {
-    "FILL_SCRAPPED": ("气瓶已报废，不得再使用", "the cylinder is scrapped"),
-    "FILL_SEIZED": ("气瓶已被监管部门查封", "the cylinder has been seized by the authorities"),
-    "FILL_UNQUALIFIED": ("气瓶检验不合格", "the cylinder failed its periodic inspection"),
-    "FILL_OVERDUE_INSPECTION": ("超期未检：应于 {due_on} 前检验", "inspection overdue: it was due by {due_on}"),
-    "FILL_LIFE_EXPIRED": ("超出设计使用年限：已于 {life_expires_on} 到期",
-                          "past its design service life (reached on {life_expires_on})"),
-    "FILL_DUAL_PHASE_VALVE": ("气液双相气瓶（{model}），禁止使用", "gas-liquid dual-phase cylinder ({model})"),
-}
+from .policies import today_and_policy
+from .unit_of_work import UnitOfWork
 
 OWNER_ZH: Final = {"company": "企业自有产权", "customer": "用户自有产权"}
-
-
-@dataclass(frozen=True, slots=True)
-class Verdict:
-    safe: bool
-    #: ``{rule, zh, en}`` per reason the cylinder may not be used
-    reasons: tuple[dict[str, str], ...]
-
-    @property
-    def text_zh(self) -> str:
-        return SAFE_ZH if self.safe else UNSAFE_ZH
-
-    def to_json(self) -> dict[str, Any]:
-        return {"safe": self.safe, "text_zh": self.text_zh, "text_en": "safe to use" if self.safe else "do not use",
-                "reasons": list(self.reasons)}
-
-
-def _reason(v: Violation) -> dict[str, str]:
-    zh, en = _REASONS.get(v.rule, (v.message_zh, v.message_en))
-    return {"rule": v.rule, "zh": zh.format(**v.detail), "en": en.format(**v.detail)}
-
-
-def verdict(state: CylinderState, today: date, policy: Policy) -> Verdict:
-    """Safe to use, or not and why (pure)."""
-    ctx = StateContext(today, policy)
-    found = [v for rule in VERDICT_RULES for v in rule(state, ctx)]
-    return Verdict(not found, tuple(_reason(v) for v in found))
 
 
 def _worker(entry: Mapping[str, Any], today: date) -> dict[str, Any]:
@@ -140,6 +90,16 @@ class UnknownPublicCode(Exception):
         super().__init__(reason)
         self.code = code
         self.reason = reason
+
+
+async def public_page(uow: UnitOfWork, code: str, codes: CodeSettings) -> dict[str, Any]:
+    """The public page's content for ``code`` as of today, by today's policy."""
+    _, today, policy = today_and_policy(uow)
+
+    async def reader(conn: AsyncConnection) -> dict[str, Any]:
+        return await public_cylinder(conn, code, today, policy, codes)
+
+    return await uow.read(reader)
 
 
 async def public_cylinder(

@@ -15,16 +15,16 @@ from __future__ import annotations
 import hashlib
 import math
 import uuid
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, Final, Literal
+from typing import Any, Final
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..domain.codes import InvalidCode, parse_grai
-from ..domain.events import NewEvent
-from ..domain.rules.catalogue import PUBLIC_REPORT, subject
+from ..domain.events import PUBLIC_REPORT_RECEIVED, NewEvent
+from ..domain.rules.reports import ReportKind, public_report
 from ..store import event_store
 from ..store.db import lock_name
 from ..store.tables import report_submissions
@@ -32,13 +32,6 @@ from .errors import NotFound, RateLimited
 from .principals import Principal
 from .unit_of_work import Outcome, Tx
 
-ReportKind = Literal["illegal_dealer", "black_cylinder", "other"]
-KIND_TEXT: Final[dict[str, tuple[str, str]]] = {
-    "illegal_dealer": ("非法经营瓶装液化气（黑气点）", "illegal LPG dealer"),
-    "black_cylinder": ("可疑气瓶（黑气瓶）", "suspicious cylinder (black cylinder)"),
-    "other": ("其他燃气安全问题", "other gas safety concern"),
-}
-PUBLIC_REPORT_RECEIVED: Final = "PublicReportReceived"
 #: at most this many reports per client in the window
 RATE_LIMIT: Final = 5
 RATE_WINDOW: Final = timedelta(minutes=10)
@@ -82,24 +75,17 @@ async def submit_report(tx: Tx, report: PublicReport, client: str) -> Outcome:
     await lock_name(tx.conn, f"report-client:{key}")  # one report of a client at a time: it counts exactly
     await _check_rate(tx, key)
     report_id = str(uuid.uuid4())
-    code, code_valid, company_id = report.code, False, None
-    subj = subject("report", report_id)
+    code, code_valid, state = report.code, False, None
     if code:
         try:
             code = parse_grai(code.strip()).code
             code_valid = True
         except InvalidCode:
             pass
-    registered = False
     if code and code_valid:
         state = await tx.load_cylinder(code)
-        if state is not None:
-            registered, company_id, subj = True, state.company_id, subject("cylinder", code)
-    zh, en = KIND_TEXT[report.kind]
-    violation = PUBLIC_REPORT.at(subj, company_id, kind=report.kind, report_id=report_id, code=code,
-                                 code_registered=registered, description=report.description)
-    violation = replace(violation, message_zh=PUBLIC_REPORT.zh.format(kind=zh),
-                        message_en=PUBLIC_REPORT.en.format(kind=en))
+    violation = public_report(report_id, report.kind, code, state, report.description)
+    registered, subj = state is not None, violation.subject
     data = {"report_id": report_id, "kind": report.kind, "code": code, "code_valid": code_valid,
             "code_registered": registered, "description": report.description, "contact": report.contact,
             "violations": [violation.to_json()]}

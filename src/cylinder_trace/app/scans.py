@@ -12,12 +12,13 @@ import asyncio
 import uuid
 from typing import Any, Final
 
-from ..domain.events import NewEvent, cylinder_stream
+from ..domain.commands import CheckFill
+from ..domain.events import SCAN_FLAGGED, NewEvent, cylinder_stream
 from ..domain.rules.fill import StateContext, scrapped_reappeared
 from ..labels.scan import UnreadableImage, decode_codes
 from .cylinders import CodeSettings, cylinder_view
 from .errors import Forbidden, InvalidInput, NotFound, TooLarge
-from .fill_checks import FillCheckRequest, IssueFillAuthorization, check_fill
+from .fill_checks import IssueFillAuthorization, check_fill
 from .findings import open_findings_of_cylinder
 from .principals import Principal
 from .public import public_state
@@ -27,7 +28,6 @@ from .unit_of_work import Tx, UnitOfWork
 MAX_IMAGE_BYTES: Final = 10 * 1024 * 1024
 #: how long the decoder may try harder preparations on a difficult photo
 SCAN_BUDGET_S: Final = 1.5
-SCAN_FLAGGED: Final = "ScanFlagged"
 
 
 async def read_code(image: bytes, budget_s: float = SCAN_BUDGET_S) -> str:
@@ -56,7 +56,7 @@ async def scan(uow: UnitOfWork, code: str, station_id: str | None, caller: Princ
     async def handler(tx: Tx) -> dict[str, Any]:
         body: dict[str, Any] = {"code": code}
         if station_id is not None:
-            body["fill_check"] = await check_fill(tx, FillCheckRequest(code, station_id), caller, authorizer)
+            body["fill_check"] = await check_fill(tx, CheckFill(code, station_id), caller, authorizer)
         state = await tx.load_cylinder(code)
         if station_id is None:
             if state is None:

@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ..domain.policy import PolicyBook, load_policy_book
+from ..domain.policy import PolicyBook
+from ..policy import load_policy_book
 from ..projections.cylinders import CylinderProjection
 from ..projections.findings import FindingsProjection
 from ..projections.ledgers import LedgersProjection

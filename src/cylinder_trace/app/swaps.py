@@ -9,18 +9,15 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..domain import decide, swaps
 from ..domain.commands import ExecuteSwap, RefundDeposit
-from ..domain.cylinder import CylinderState
-from ..domain.policy import Policy
-from ..domain.rules import catalogue as rules
-from ..domain.rules.delivery import SWAP_RULES, delivery_violations
-from ..domain.violations import Violation
+from ..domain.rules import swaps as swap_rules
 from .cylinder_reads import readable_state
 from .cylinders import CodeSettings, cylinder_view, existing_cylinder, named_codes, refusal_outcome
 from .errors import Conflict, InvalidInput, NotFound
-from .fill_checks import delivery_context, rule_day
+from .fill_checks import delivery_context
+from .policies import policy_on, rule_day
 from .principals import Principal
 from .registries import require_entry
-from .unit_of_work import Needs, Outcome, Tx
+from .unit_of_work import Needs, Outcome, Tx, UnitOfWork
 
 SWAP_ROLES = ("admin", "company_admin", "station_operator", "delivery_worker")
 
@@ -34,26 +31,21 @@ def refund_needs(swap_id: str, returned_code: str) -> Needs:
     return Needs(codes=named_codes(returned_code), streams=(swaps.swap_stream(swap_id),))
 
 
-async def quote_swap(conn: AsyncConnection, caller: Principal, code: str, on: date, residual_kg: float,
-                     policy: Policy, recycle_price_cny: float | None = None) -> dict[str, Any]:
-    state = await readable_state(conn, code, caller)
-    q = swaps.quote_for(state, on, residual_kg, policy, recycle_price_cny)
-    body = {"code": state.code, "on": on.isoformat(), **q.to_json()}
-    if state.owner.customer_id is None:
-        body["warning"] = "the cylinder is not customer-owned: a swap would be refused (SWAP_OLD_NOT_CUSTOMER_OWNED)"
-    return body
+async def quote_swap(uow: UnitOfWork, caller: Principal, code: str, on: date, residual_kg: float,
+                     recycle_price_cny: float | None = None) -> dict[str, Any]:
+    """What a swap of ``code`` would cost on ``on``, by the policy in force that day (stores nothing)."""
+    policy = policy_on(uow, on, "on")
 
+    async def reader(conn: AsyncConnection) -> dict[str, Any]:
+        state = await readable_state(conn, code, caller)
+        q = swaps.quote_for(state, on, residual_kg, policy, recycle_price_cny)
+        body = {"code": state.code, "on": on.isoformat(), **q.to_json()}
+        warning = swap_rules.quote_warning(state)
+        if warning is not None:
+            body["warning"] = warning
+        return body
 
-def _ownership(old: CylinderState, new: CylinderState, customer_id: str, company_id: str) -> list[Violation]:
-    found: list[Violation] = []
-    if old.owner.customer_id != customer_id:
-        found.append(rules.SWAP_OLD_NOT_CUSTOMER_OWNED.at(
-            rules.subject("cylinder", old.code), company_id, customer_id=customer_id,
-            owner=old.owner.to_json()))
-    if new.owner.company_id != company_id:
-        found.append(rules.SWAP_NEW_NOT_COMPANY_OWNED.at(
-            rules.subject("cylinder", new.code), company_id, owner=new.owner.to_json()))
-    return found
+    return await uow.read(reader)
 
 
 async def execute_swap(tx: Tx, event_id: str, cmd: ExecuteSwap, caller: Principal, codes: CodeSettings) -> Outcome:
@@ -71,12 +63,9 @@ async def execute_swap(tx: Tx, event_id: str, cmd: ExecuteSwap, caller: Principa
     except ValueError as exc:
         raise InvalidInput("residual_kg", str(exc)) from None
     ctx = await delivery_context(tx, customer, cmd.occurred_at, excluding=(old.code, new.code))
-
-    def check(_: CylinderState | None, __: Any) -> list[Violation]:
-        return [*_ownership(old, new, cmd.customer_id, company_id), *delivery_violations(new, ctx, SWAP_RULES)]
-
     facts = swaps.SwapFacts(event_id, cmd.customer_id, company_id, day, cmd.occurred_at)
-    decision = decide.swap(old, new, cmd, lambda: swaps.swap_events(old, new, facts, q), [check])
+    decision = decide.swap(old, new, cmd, lambda: swaps.swap_events(old, new, facts, q),
+                           [swap_rules.swap_check(old, new, cmd.customer_id, ctx)])
     recorded = await tx.record(decision.events, event_id=event_id, actor=caller.actor)
     if decision.refused:
         return refusal_outcome(decision, recorded)

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..domain.dates import local_day
-from ..domain.events import NewEvent
+from ..domain.events import SWEEP_COMPLETED, SWEEP_STREAM, NewEvent
 from ..domain.policy import Policy
 from ..domain.rules import sweeps as sweep_rules
 from ..domain.rules.facts import CustomerFacts
@@ -27,8 +27,6 @@ from ..projections.findings import open_findings_of
 from ..store.tables import customer_checks, cylinders, registry, valve_status
 from .unit_of_work import Needs, Tx, UnitOfWork
 
-SWEEP_COMPLETED: Final = "SweepCompleted"
-SWEEP_STREAM: Final = "sweeps"
 #: a run with more new violations records them in several events (all in one transaction)
 VIOLATIONS_PER_EVENT: Final = 1000
 _OUT_OF_CIRCULATION: Final = ("scrapped", "unqualified", "seized")

@@ -42,6 +42,15 @@ class RegisterCylinder:
 
 
 @dataclass(frozen=True, slots=True)
+class CheckFill:
+    """The fill pre-check: may ``code`` be filled at this station now? It only tells (nothing is refused)."""
+
+    code: str
+    station_id: str
+    filler_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class RecordFill:
     code: str
     station_id: str

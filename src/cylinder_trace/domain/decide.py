@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from . import events as ev
 from .commands import (
+    CheckFill,
     ExecuteSwap,
     FitValve,
     RecordCollection,
@@ -30,7 +31,9 @@ from .cylinder import CylinderState, lifecycle_violation
 from .dates import add_years
 from .events import NewEvent
 from .policy import Policy
+from .rules import fill as fill_rules
 from .rules.catalogue import FILL_UNKNOWN_CODE
+from .rules.fill import FillContext
 from .violations import Violation, blocking
 
 
@@ -60,35 +63,54 @@ def _refusal(action: str, stream: str, cmd: Any, violations: list[Violation]) ->
     return Decision([NewEvent(ev.refusal_type(action), data, cmd.occurred_at, stream)], violations)
 
 
+def assess(action: str, state: CylinderState | None, cmd: Any, checks: Checks = ()) -> list[Violation]:
+    """Every rule ``action`` would break now, the lifecycle included. For a well-formed code nobody
+    registered (``state`` None): what the checks say of it (naming the station's company), else the bare
+    ``FILL_UNKNOWN_CODE``."""
+    if state is None:
+        found = [v for check in checks for v in check(None, cmd)]
+        return found or [FILL_UNKNOWN_CODE.violation(_unknown_subject(cmd), code=cmd.code)]
+    lifecycle = lifecycle_violation(state, action)
+    return [*([lifecycle] if lifecycle else []), *(v for check in checks for v in check(state, cmd))]
+
+
 def _judge(
     action: str, state: CylinderState | None, cmd: Any, checks: Checks, accept: Callable[[], list[NewEvent]]
 ) -> Decision:
-    found: list[Violation] = []
+    found = assess(action, state, cmd, checks)
     if state is None:
-        return _unknown_code(action, cmd, [v for check in checks for v in check(None, cmd)])
-    lifecycle = lifecycle_violation(state, action)
-    if lifecycle is not None:
-        found.append(lifecycle)
-    for check in checks:
-        found.extend(check(state, cmd))
-    stream = ev.cylinder_stream(cmd.code)
+        # a black cylinder: the refusal is evidence against the place it was seen
+        return _refusal(action, _unknown_subject(cmd), cmd, found)
     if blocking(found):
-        return _refusal(action, stream, cmd, found)
-    accepted = accept()
-    if found and accepted:
-        first = accepted[0]
-        accepted[0] = NewEvent(first.type, {**first.data, "violations": _violations_json(found)},
-                               first.occurred_at, first.stream_id)
-    return Decision(accepted, found)
+        return _refusal(action, ev.cylinder_stream(cmd.code), cmd, found)
+    return Decision(_with_violations(accept(), found), found)
 
 
-def _unknown_code(action: str, cmd: Any, found: list[Violation] | None = None) -> Decision:
-    """A well-formed code nobody registered: the refusal is evidence against the place it was seen.
-    The checks may say so themselves (naming the station's company); else the bare rule is used."""
+def _with_violations(accepted: list[NewEvent], found: Sequence[Violation]) -> list[NewEvent]:
+    """The accepted events, the first carrying the non-blocking violations (they open findings)."""
+    if not found or not accepted:
+        return accepted
+    first = accepted[0]
+    return [NewEvent(first.type, {**first.data, "violations": _violations_json(found)}, first.occurred_at,
+                     first.stream_id), *accepted[1:]]
+
+
+def _unknown_subject(cmd: Any) -> str:
     station = getattr(cmd, "station_id", None)
-    subject = f"station:{station}" if station else f"code:{cmd.code}"
-    violations = found or [FILL_UNKNOWN_CODE.violation(subject, code=cmd.code)]
-    return _refusal(action, subject, cmd, violations)
+    return f"station:{station}" if station else f"code:{cmd.code}"
+
+
+def fill_check(state: CylinderState | None, cmd: CheckFill, ctx: FillContext, at: datetime) -> Decision:
+    """The fill pre-check: every rule a fill would break now; nothing is refused. A sighting that is itself
+    evidence (a scrapped cylinder again, a black cylinder) is recorded as ``FillCheckFlagged``."""
+    found = assess("fill", state, cmd, [fill_rules.fill_check(ctx)])
+    flagged = fill_rules.evidence_on_sight(found)
+    if not flagged:
+        return Decision([], found)
+    stream = ev.cylinder_stream(cmd.code) if state is not None else _unknown_subject(cmd)
+    data = {"action": "fill_check", "code": cmd.code, "station_id": cmd.station_id, "filler_id": cmd.filler_id,
+            "violations": _violations_json(flagged)}
+    return Decision([NewEvent(ev.FILL_CHECK_FLAGGED, data, at, stream)], found)
 
 
 def _event(event_type: str, cmd: Any, data: dict[str, Any]) -> NewEvent:
@@ -222,12 +244,7 @@ def swap(old: CylinderState | None, new: CylinderState | None, cmd: ExecuteSwap,
         found.extend(check(old, cmd))
     if blocking(found):
         return _refusal("swap_out", ev.cylinder_stream(old.code), cmd, found)
-    accepted = accept()
-    if found:
-        first = accepted[0]
-        accepted[0] = NewEvent(first.type, {**first.data, "violations": _violations_json(found)},
-                               first.occurred_at, first.stream_id)
-    return Decision(accepted, found)
+    return Decision(_with_violations(accept(), found), found)
 
 
 def refund_deposit(returned: CylinderState | None, cmd: RefundDeposit,

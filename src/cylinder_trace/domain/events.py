@@ -23,6 +23,15 @@ CYLINDER_SWAPPED_OUT: Final = "CylinderSwappedOut"
 CYLINDER_SWAPPED_IN: Final = "CylinderSwappedIn"
 #: an in-home safety check outside a delivery, on the stream ``safety-checks:<customer_id>``
 SAFETY_CHECK_RECORDED: Final = "SafetyCheckRecorded"
+#: a fill check saw a cylinder that must not be on the market at all (evidence, nothing refused)
+FILL_CHECK_FLAGGED: Final = "FillCheckFlagged"
+#: a scan without a station saw a scrapped cylinder again (evidence, on the cylinder's stream)
+SCAN_FLAGGED: Final = "ScanFlagged"
+#: a public report (举报), on the stream ``report:<id>``
+PUBLIC_REPORT_RECEIVED: Final = "PublicReportReceived"
+#: one run of the absence-of-event rules, carrying the violations it newly found, on :data:`SWEEP_STREAM`
+SWEEP_COMPLETED: Final = "SweepCompleted"
+SWEEP_STREAM: Final = "sweeps"
 
 REGISTRY_ENTRY_CREATED: Final = "RegistryEntryCreated"
 REGISTRY_ENTRY_CHANGED: Final = "RegistryEntryChanged"

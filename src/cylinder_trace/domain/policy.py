@@ -5,8 +5,6 @@ from __future__ import annotations
 import tomllib
 from dataclasses import dataclass, field
 from datetime import date
-from importlib import resources
-from pathlib import Path
 from typing import Any
 
 from .dates import add_years
@@ -92,20 +90,29 @@ class PolicyBook:
         return {p.jurisdiction for p in self.tables}
 
 
-def _policy_from_table(raw: dict[str, Any]) -> Policy:
+class PolicyError(ValueError):
+    """A policy table that cannot be used: ``field`` names where (``policy[0].obsolete_models``)."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason
+
+
+def _policy_from_table(raw: dict[str, Any], where: str) -> Policy:
     data = dict(raw)
-    models = {name: ModelSpec(**spec) for name, spec in data.pop("models", {}).items()}
-    return Policy(models=models, **data)
+    try:
+        models = {name: ModelSpec(**spec) for name, spec in data.pop("models", {}).items()}
+        return Policy(models=models, **data)
+    except TypeError as exc:  # a field missing, unknown or misspelt
+        raise PolicyError(where, str(exc).removeprefix("Policy.__init__() ")) from None
 
 
 def parse_policy_book(text: str) -> PolicyBook:
-    doc = tomllib.loads(text)
-    return PolicyBook(tables=tuple(_policy_from_table(t) for t in doc.get("policy", [])))
-
-
-def load_policy_book(path: Path | None = None) -> PolicyBook:
-    """The operator's file when given, else the defaults shipped with the package."""
-    if path is not None:
-        return parse_policy_book(path.read_text(encoding="utf-8"))
-    text = resources.files("cylinder_trace.policy").joinpath("default.toml").read_text(encoding="utf-8")
-    return parse_policy_book(text)
+    """Policy tables from TOML text (pure: the file is read at the edge, ``cylinder_trace.policy``)."""
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise PolicyError("policy", f"not valid TOML ({exc})") from None
+    tables = doc.get("policy", [])
+    return PolicyBook(tables=tuple(_policy_from_table(t, f"policy[{i}]") for i, t in enumerate(tables)))

@@ -30,7 +30,6 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..app.registries import get_secret
-from ..app.sweeps import SWEEP_COMPLETED
 from ..app.unit_of_work import Clock, Tx, UnitOfWork, utc_now
 from ..domain import events as ev
 from ..domain.cylinder import fold
@@ -47,7 +46,7 @@ from .client import Protocol, SessionOptions, configure_transport, connect_kwarg
 log = logging.getLogger("cylinder_trace.ingest.commands")
 
 CHECKPOINT: Final = "valve_commands"
-_LOCKING_TYPES: Final = (ev.CYLINDER_SEIZED, ev.CYLINDER_SCRAPPED, SWEEP_COMPLETED)
+_LOCKING_TYPES: Final = (ev.CYLINDER_SEIZED, ev.CYLINDER_SCRAPPED, ev.SWEEP_COMPLETED)
 #: sweep findings whose cylinder must stay locked (PROTOCOL.md: ``lock`` for an overdue cylinder), and
 #: the reason the valve is told
 _LOCKING_RULES: Final = {
@@ -90,7 +89,7 @@ async def authorize_command(conn: AsyncConnection, row: Mapping[Any, Any]) -> Co
 
 async def lock_commands_for(conn: AsyncConnection, event: RecordedEvent) -> list[Command]:
     """The signed ``lock`` commands a seizure, a scrapping or a sweep's findings call for."""
-    if event.type == SWEEP_COMPLETED:
+    if event.type == ev.SWEEP_COMPLETED:
         return await _sweep_locks(conn, event)
     command = await _seizure_or_scrapping_lock(conn, event)
     return [command] if command is not None else []

@@ -17,7 +17,7 @@ from cylinder_trace.domain.commands import (
     SeizeCylinder,
 )
 from cylinder_trace.domain.cylinder import CylinderState, apply, fold
-from cylinder_trace.domain.policy import load_policy_book
+from cylinder_trace.policy import load_policy_book
 
 POLICY = load_policy_book().at("CN-JL-DAGANGZI", date(2026, 11, 28))
 AT = datetime(2026, 11, 28, 2, tzinfo=UTC)

@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cylinder_trace.domain.policy import load_policy_book
 from cylinder_trace.domain.rules import sweeps
 from cylinder_trace.domain.rules import valves as rules
 from cylinder_trace.domain.valves import (
@@ -19,6 +18,7 @@ from cylinder_trace.domain.valves import (
     judge_fill_started,
     summarize,
 )
+from cylinder_trace.policy import load_policy_book
 
 T0 = datetime(2026, 11, 28, 2, 0, tzinfo=UTC)
 POLICY = load_policy_book(None).at("CN-JL-DAGANGZI", T0.date())

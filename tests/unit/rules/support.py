@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from cylinder_trace.domain.cylinder import CylinderState, Owner
-from cylinder_trace.domain.policy import Policy, load_policy_book
+from cylinder_trace.domain.policy import Policy
 from cylinder_trace.domain.rules.delivery import DeliveryContext
 from cylinder_trace.domain.rules.facts import (
     CompanyFacts,
@@ -18,6 +18,7 @@ from cylinder_trace.domain.rules.facts import (
     VehicleFacts,
 )
 from cylinder_trace.domain.rules.fill import FillContext
+from cylinder_trace.policy import load_policy_book
 
 TODAY = date(2026, 11, 28)
 POLICY: Policy = load_policy_book().at("CN-JL-DAGANGZI", TODAY)

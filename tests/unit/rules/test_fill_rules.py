@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from cylinder_trace.domain import decide
-from cylinder_trace.domain.commands import RecordFill
+from cylinder_trace.domain.commands import CheckFill, RecordFill
 from cylinder_trace.domain.cylinder import Owner
 from cylinder_trace.domain.rules import fill
 from cylinder_trace.domain.rules.facts import CompanyFacts, StaffFacts, StationFacts
@@ -160,3 +160,23 @@ def test_a_fill_with_only_warnings_is_accepted_with_them_attached() -> None:
     assert not decision.refused
     assert decision.events[0].type == "CylinderFilled"
     assert [v["rule"] for v in decision.events[0].data["violations"]] == ["SCRAPPED_CYLINDER_REAPPEARED"]
+
+
+def test_the_fill_check_is_one_decision_and_records_only_what_a_sighting_proves() -> None:
+    """The fill pre-check tells every rule a fill would break (the lifecycle included), the same list a
+    fill would be refused with, and records a sighting only of a cylinder that must not be on the market."""
+    check = CheckFill(CODE, "S1")
+    ctx = fill_ctx(net_mass_kg=None, checks=None, filler=None)
+    overdue = cylinder(status="full_in_stock", next_inspection_due=TODAY - D)
+    told = decide.fill_check(overdue, check, ctx, AT)
+    refused = decide.fill(overdue, RecordFill(CODE, "S1", "F1", AT, 14.0), [fill.fill_check(ctx)])
+    assert told.refused and rules_of(told.violations) == rules_of(refused.violations) == [
+        "LIFECYCLE_INVALID_TRANSITION", "FILL_OVERDUE_INSPECTION"]
+    assert told.events == []
+    scrapped = decide.fill_check(cylinder(status="scrapped"), check, ctx, AT)
+    (flag,) = scrapped.events
+    assert (flag.type, flag.stream_id) == ("FillCheckFlagged", f"cylinder:{CODE}")
+    assert [v["rule"] for v in flag.data["violations"]] == ["SCRAPPED_CYLINDER_REAPPEARED"]
+    black = decide.fill_check(None, check, ctx, AT)
+    (flag,) = black.events
+    assert (flag.stream_id, rules_of(black.violations)) == ("station:S1", ["FILL_UNKNOWN_CODE"])

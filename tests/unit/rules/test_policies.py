@@ -11,10 +11,11 @@ import pytest
 from cylinder_trace.domain import decide
 from cylinder_trace.domain.commands import RegisterCylinder
 from cylinder_trace.domain.cylinder import apply
-from cylinder_trace.domain.policy import Policy, load_policy_book, parse_policy_book
+from cylinder_trace.domain.policy import Policy, parse_policy_book
 from cylinder_trace.domain.rules import delivery, fill, subsidies
 from cylinder_trace.domain.rules.catalogue import CATALOGUE
 from cylinder_trace.domain.swaps import quote
+from cylinder_trace.policy import load_policy_book
 
 from .support import cylinder, delivery_ctx, restaurant
 

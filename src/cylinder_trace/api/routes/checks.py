@@ -8,7 +8,7 @@ from fastapi.responses import JSONResponse
 from ...app import fill_checks
 from ...app.sweeps import run_sweeps
 from ...app.unit_of_work import Tx
-from ...domain.commands import RecordSafetyCheck
+from ...domain.commands import CheckFill, RecordSafetyCheck
 from ..commands import REFUSAL_RESPONSES, run_command
 from ..deps import Caller, Svc
 from ..schemas import FillCheckIn, SafetyCheckRecordIn
@@ -18,7 +18,7 @@ router = APIRouter(prefix="/api/v1", tags=["checks"], responses=REFUSAL_RESPONSE
 
 @router.post("/fill-checks", summary="Fill pre-check: may this cylinder be filled here now? (tells only)")
 async def post_fill_check(body: FillCheckIn, services: Svc, caller: Caller) -> JSONResponse:
-    req = fill_checks.FillCheckRequest(body.code, body.station_id, body.filler_id)
+    req = CheckFill(body.code, body.station_id, body.filler_id)
 
     async def handler(tx: Tx) -> dict[str, object]:
         return await fill_checks.check_fill(tx, req, caller, services.fill_authorizer)

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ...app.devices import dead_letters
+from ...app.devices import dead_letters, valve_status
 from ...app.services import Services
-from ...domain.dates import local_day
-from ...ingest.queries import device_status
 from ..deps import Caller, Svc
 from ..pagination import Cursor, Limit, decode_position, encode_cursor
 
@@ -21,14 +18,7 @@ router = APIRouter(prefix="/api/v1", tags=["devices"])
 
 async def valve_device_fields(services: Services, valve_id: str) -> dict[str, Any]:
     """The device status of a valve, for the valve registry's read (API.md, Devices)."""
-    now = services.uow.clock()
-    policy = services.policy_book.at(services.settings.jurisdiction, local_day(now, services.settings.timezone))
-    offline_after = timedelta(hours=policy.valve_offline_hours)
-
-    async def reader(conn: AsyncConnection) -> dict[str, Any]:
-        return await device_status(conn, valve_id, now=now, offline_after=offline_after)
-
-    return await services.uow.read(reader)
+    return await valve_status(services.uow, valve_id)
 
 
 @router.get("/dead-letters", summary="Valve messages the ingestor could not accept, newest first "

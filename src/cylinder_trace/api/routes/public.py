@@ -15,9 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ...app import reports
 from ...app.errors import RateLimited
-from ...app.public import UnknownPublicCode, public_cylinder
+from ...app.public import UnknownPublicCode, public_page
 from ...app.unit_of_work import Outcome, Tx
-from ...domain.dates import local_day
 from ...web import pages
 from ..commands import REFUSAL_RESPONSES
 from ..deps import Caller, Svc
@@ -54,15 +53,9 @@ def wants_json(accept: str | None) -> bool:
 async def cylinder_page(grai: str, services: Svc,
                         accept: Annotated[str | None, Header()] = None) -> Response:
     """The public page of a cylinder (HTML; JSON with ``Accept: application/json``). No customer data."""
-    today = local_day(services.uow.clock(), services.settings.timezone)
-    policy = services.policy_book.at(services.settings.jurisdiction, today)
-
-    async def reader(conn: AsyncConnection) -> dict[str, Any]:
-        return await public_cylinder(conn, grai, today, policy, services.codes)
-
     nonce = secrets.token_urlsafe(16)
     try:
-        view = await services.uow.read(reader)
+        view = await public_page(services.uow, grai, services.codes)
     except UnknownPublicCode as exc:
         if wants_json(accept):
             return JSONResponse({"detail": exc.reason, "code": exc.code, "report": pages.REPORTS_PATH},

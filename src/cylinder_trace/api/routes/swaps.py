@@ -6,12 +6,9 @@ from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ...app import swaps as handlers
-from ...app.errors import InvalidInput
 from ...domain.commands import ExecuteSwap, RefundDeposit
-from ...domain.policy import NoPolicy
 from ..commands import REFUSAL_RESPONSES, run_command
 from ..deps import Caller, Svc
 from ..schemas import RefundDepositIn, SwapIn, SwapQuoteIn
@@ -21,16 +18,8 @@ router = APIRouter(prefix="/api/v1/swaps", tags=["swaps"], responses=REFUSAL_RES
 
 @router.post("/quote", summary="What a swap of this user-owned cylinder would cost, on a day (stores nothing)")
 async def post_quote(body: SwapQuoteIn, services: Svc, caller: Caller) -> JSONResponse:
-    try:
-        policy = services.policy_book.at(services.settings.jurisdiction, body.on)
-    except NoPolicy as exc:
-        raise InvalidInput("on", str(exc)) from None
-
-    async def reader(conn: AsyncConnection) -> dict[str, Any]:
-        return await handlers.quote_swap(conn, caller, body.code, body.on, body.residual_kg, policy,
-                                         body.recycle_price_cny)
-
-    return JSONResponse(await services.uow.read(reader))
+    return JSONResponse(await handlers.quote_swap(services.uow, caller, body.code, body.on, body.residual_kg,
+                                                  body.recycle_price_cny))
 
 
 @router.post("", status_code=201, summary="Swap a user-owned cylinder for a company cylinder (产权置换)")

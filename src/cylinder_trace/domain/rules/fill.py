@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, Final
 
 from ..cylinder import CylinderState
 from ..dates import valid_on
@@ -242,6 +242,15 @@ def unknown_code(code: str, ctx: FillContext) -> Violation:
 def unknown_code_violations(code: str, ctx: FillContext) -> list[Violation]:
     """An unregistered code, and whatever is wrong with the station and the filler besides."""
     return [unknown_code(code, ctx), *station_unlicensed(None, ctx), *filler_uncertified(None, ctx)]
+
+
+#: rules a mere sighting is evidence of (the cylinder must not be on the market at all): recorded even by a
+#: fill check, which refuses nothing
+EVIDENCE_ON_SIGHT: Final = frozenset({c.SCRAPPED_CYLINDER_REAPPEARED.code, c.FILL_UNKNOWN_CODE.code})
+
+
+def evidence_on_sight(found: Sequence[Violation]) -> list[Violation]:
+    return [v for v in found if v.rule in EVIDENCE_ON_SIGHT]
 
 
 def fill_check(ctx: FillContext) -> Callable[[CylinderState | None, Any], list[Violation]]:
