@@ -32,7 +32,7 @@ from ..store.tables import cylinders, subsidy_lines
 from . import fill_checks
 from .batch import EntryLookup
 from .errors import Conflict, InvalidInput, NotFound
-from .policies import day_of, rule_day
+from .policies import rule_day
 from .principals import Principal
 from .registries import require_entry
 from .unit_of_work import Needs, Outcome, Tx
@@ -174,7 +174,7 @@ async def register_cylinder(
 ) -> Outcome:
     if (reg.owner_company_id is None) == (reg.owner_customer_id is None):
         raise InvalidInput("owner", "give exactly one of company_id or customer_id")
-    policy = tx.policy()
+    day, policy = rule_day(tx, reg.occurred_at)
     try:
         policy.model(reg.model)
     except UnknownModel as exc:
@@ -222,7 +222,7 @@ async def register_cylinder(
         serving_company_id=serving_company,
         at_customer_id=reg.at_customer_id if reg.owner_customer_id is None else None,
     )
-    decision = decide.register(cmd, policy, day_of(tx, reg.occurred_at))
+    decision = decide.register(cmd, policy, day)
     return await _record(tx, decision, reg.event_id, principal, codes, 201, source=source)
 
 
@@ -305,8 +305,8 @@ async def record_inspection(
     if principal.agency_id is not None and principal.agency_id != cmd.agency_id:
         raise InvalidInput("agency_id", "an inspector records only for its own agency")
     state = await existing_cylinder(tx, cmd.code)
-    day = day_of(tx, cmd.occurred_at)
-    return await _record(tx, decide.inspect(state, cmd, tx.policy(), day=day), event_id, principal, codes)
+    day, policy = rule_day(tx, cmd.occurred_at)
+    return await _record(tx, decide.inspect(state, cmd, policy, day=day), event_id, principal, codes)
 
 
 async def fit_valve(tx: Tx, event_id: str, cmd: FitValve, principal: Principal, codes: CodeSettings) -> Outcome:
