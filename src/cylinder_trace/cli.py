@@ -272,6 +272,10 @@ def import_census(
     - last_inspected_on: optional, the last passing inspection, YYYY-MM-DD
     - tare_kg: optional, tare mass in kg
     - at_customer_id: optional, the customer where a company cylinder sits
+    - in_service_since: optional, the day it became the company's; default
+      its day of manufacture (a census registers the existing fleet: a
+      cylinder made before 2023-09-30 needs its smart valve at its first
+      inspection from that day on, not at once)
 
     Good rows are registered (source "import"); bad rows are listed with
     row number, column and reason in the error report, and nothing of them

@@ -128,6 +128,8 @@ class CylinderIn(Strict):
     tare_kg: Kg | None = None
     code: Code | None = None
     occurred_at: AwareDatetime | None = None
+    #: the day the cylinder became the owner's (新进); default: the registration day
+    in_service_since: date | None = None
 
 
 class FitValveIn(Strict):

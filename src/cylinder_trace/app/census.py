@@ -60,6 +60,8 @@ COLUMNS: Final[dict[str, str]] = {
     "last_inspected_on": "optional: the last passing periodic inspection, YYYY-MM-DD",
     "tare_kg": "optional: tare mass in kg (0-1000)",
     "at_customer_id": "optional: the customer at whose premises a company cylinder sits now",
+    "in_service_since": "optional: the day the cylinder became the company's, YYYY-MM-DD; default: its day of "
+                        "manufacture (a census registers the existing fleet, not new cylinders)",
 }
 REQUIRED: Final = ("model", "manufacturer_code", "manufactured_on")
 COMMAND_KIND: Final = "census_register"
@@ -236,7 +238,7 @@ def parse_row(number: int, raw: Mapping[str, Any], ctx: RowContext) -> tuple[dic
         if text is None:
             continue
         try:
-            if name in ("manufactured_on", "last_inspected_on"):
+            if name in ("manufactured_on", "last_inspected_on", "in_service_since"):
                 values[name] = _day(raw[name]).isoformat()
             elif name == "tare_kg":
                 kg = float(text)
@@ -305,6 +307,8 @@ def _registration(row: CensusRow, event_id: str, occurred_at: datetime) -> Regis
         last_inspected_on=date.fromisoformat(v["last_inspected_on"]) if v.get("last_inspected_on") else None,
         tare_kg=v.get("tare_kg"), code=v.get("code"), occurred_at=occurred_at,
         at_customer_id=v.get("at_customer_id"),
+        in_service_since=date.fromisoformat(v["in_service_since"]) if v.get("in_service_since") else None,
+        existing_fleet=True,
     )
 
 

@@ -144,6 +144,10 @@ class Registration:
     occurred_at: datetime
     #: a company cylinder that sits at this customer's premises now (a census found it there)
     at_customer_id: str | None = None
+    #: the day the cylinder became the owner's (default: the registration day; the existing fleet's: manufacture)
+    in_service_since: date | None = None
+    #: part of the existing fleet (a census), not newly acquired
+    existing_fleet: bool = False
 
 
 def company_code_prefix(company: Mapping[str, Any], codes: CodeSettings) -> str:
@@ -183,6 +187,10 @@ async def register_cylinder(
         raise InvalidInput("manufactured_on", "lies in the future")
     if reg.last_inspected_on is not None and not reg.manufactured_on <= reg.last_inspected_on <= tx.today():
         raise InvalidInput("last_inspected_on", "must lie between manufacture and today")
+    latest = min(day, tx.today())
+    if reg.in_service_since is not None and not reg.manufactured_on <= reg.in_service_since <= latest:
+        raise InvalidInput("in_service_since", "must lie between manufacture and the registration day, not in the "
+                           f"future ({reg.manufactured_on.isoformat()} to {latest.isoformat()})")
     serving_company: str | None
     if reg.owner_customer_id is not None:
         customer = await require_entry(tx, "customer", reg.owner_customer_id, "owner.customer_id")
@@ -221,6 +229,7 @@ async def register_cylinder(
         last_inspected_on=reg.last_inspected_on, tare_kg=reg.tare_kg, occurred_at=reg.occurred_at,
         serving_company_id=serving_company,
         at_customer_id=reg.at_customer_id if reg.owner_customer_id is None else None,
+        in_service_since=reg.in_service_since, existing_fleet=reg.existing_fleet,
     )
     decision = decide.register(cmd, policy, day)
     return await _record(tx, decision, reg.event_id, principal, codes, 201, source=source)

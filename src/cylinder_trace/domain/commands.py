@@ -39,6 +39,11 @@ class RegisterCylinder:
     serving_company_id: str | None = None
     #: a company cylinder found at a customer's premises when it is registered (a census)
     at_customer_id: str | None = None
+    #: the day the cylinder became the owner's (新进): default the registration day, or for the existing
+    #: fleet (a census) the day of manufacture
+    in_service_since: date | None = None
+    #: registered as part of the existing fleet (a census import), not newly acquired
+    existing_fleet: bool = False
 
 
 @dataclass(frozen=True, slots=True)

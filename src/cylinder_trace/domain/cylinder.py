@@ -97,10 +97,17 @@ class CylinderState:
     acquired_on: date | None = None
     #: taken over in a swap and not yet passed an inspection since: may not be filled
     inspection_required: bool = False
+    #: the day the cylinder became its owner's (新进); None in states stored before it was kept
+    in_service_since: date | None = None
 
     @property
     def is_scrapped(self) -> bool:
         return self.status == "scrapped"
+
+    @property
+    def new_to_owner_on(self) -> date:
+        """When the cylinder became its owner's: ``in_service_since``, else (older states) the registration day."""
+        return self.in_service_since or self.registered_on
 
     @property
     def company_id(self) -> str | None:
@@ -250,6 +257,7 @@ def state_to_json(state: CylinderState) -> dict[str, Any]:
         "prefix_length": state.prefix_length,
         "acquired_on": state.acquired_on.isoformat() if state.acquired_on else None,
         "inspection_required": state.inspection_required,
+        "in_service_since": state.new_to_owner_on.isoformat(),
         "version": state.version,
     }
 
@@ -282,4 +290,5 @@ def state_from_json(raw: Mapping[str, Any]) -> CylinderState:
         version=raw["version"],
         acquired_on=_date(raw.get("acquired_on")),
         inspection_required=bool(raw.get("inspection_required", False)),
+        in_service_since=_date(raw.get("in_service_since")),
     )

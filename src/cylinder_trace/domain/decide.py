@@ -117,9 +117,19 @@ def _event(event_type: str, cmd: Any, data: dict[str, Any]) -> NewEvent:
     return NewEvent(event_type, data, cmd.occurred_at, ev.cylinder_stream(cmd.code))
 
 
+def in_service_since(cmd: RegisterCylinder, day: date) -> date:
+    """The day the cylinder became its owner's (新进, seed 三(二)4), as given; else the registration day, or
+    for the existing fleet a census registers, the day of manufacture: a census does not make the fleet new
+    (cylinders made before 2023-09-30 need their smart valve at their first inspection from that day on)."""
+    if cmd.in_service_since is not None:
+        return cmd.in_service_since
+    return cmd.manufactured_on if cmd.existing_fleet else day
+
+
 def register(cmd: RegisterCylinder, policy: Policy, day: date | None = None) -> Decision:
     """``day``: the local calendar day of ``occurred_at`` in the jurisdiction (default: its own offset's)."""
     spec = policy.model(cmd.model)
+    day = day or cmd.occurred_at.date()
     customer_owned = cmd.owner_customer_id is not None
     owner = {"customer_id": cmd.owner_customer_id} if customer_owned else {"company_id": cmd.owner_company_id}
     held_by = cmd.owner_customer_id or cmd.at_customer_id
@@ -141,7 +151,8 @@ def register(cmd: RegisterCylinder, policy: Policy, day: date | None = None) -> 
             else {"kind": "company", "id": cmd.owner_company_id}
         ),
         "valve_phase": "dual" if spec.dual_phase else "single",
-        "registered_on": (day or cmd.occurred_at.date()).isoformat(),
+        "registered_on": day.isoformat(),
+        "in_service_since": in_service_since(cmd, day).isoformat(),
         "last_inspected_on": cmd.last_inspected_on.isoformat() if cmd.last_inspected_on else None,
         "next_inspection_due": policy.next_inspection_due(cmd.manufactured_on, cmd.last_inspected_on).isoformat(),
         "life_expires_on": policy.life_expires_on(cmd.manufactured_on).isoformat(),

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime
 
 import pytest
@@ -126,3 +127,16 @@ def test_anniversary_of_29_february(leap: date) -> None:
     state = registered(manufactured_on=leap)
     assert state.next_inspection_due == date(2028, 2, 29)
     assert state.life_expires_on == date(2032, 2, 29)
+
+
+def test_in_service_since_defaults_to_the_registration_day_or_for_the_existing_fleet_to_manufacture() -> None:
+    at = datetime(2026, 11, 28, 2, tzinfo=UTC)
+    cmd = RegisterCylinder("06999999000045CYL1", 7, "CYL1", "YSP35.5", "M", date(2020, 6, 1), "C1", None, None,
+                           None, at)
+    day = date(2026, 11, 28)
+    assert decide.in_service_since(cmd, day) == day
+    assert decide.in_service_since(replace(cmd, existing_fleet=True), day) == date(2020, 6, 1)
+    given = replace(cmd, existing_fleet=True, in_service_since=date(2024, 1, 1))
+    event = decide.register(given, POLICY, day).events[0]
+    state = apply(None, event.type, event.data, 1)
+    assert state is not None and state.in_service_since == date(2024, 1, 1) and state.registered_on == day

@@ -49,6 +49,10 @@ ROWS: list[tuple[Callable[..., Any], dict[str, Any], dict[str, Any], list[str]]]
     (fill.no_smart_valve, {"smart_valve_id": None, "registered_on": CUTOFF - D, "acquired_on": TODAY},
      {}, ["FILL_NO_SMART_VALVE"]),
     (fill.no_smart_valve, {"smart_valve_id": None, "owner": Owner(customer_id="U1")}, {}, []),
+    # new to the company (in_service_since) decides, not the registration day: a census of the existing fleet
+    (fill.no_smart_valve, {"smart_valve_id": None, "registered_on": TODAY, "in_service_since": CUTOFF - D}, {}, []),
+    (fill.no_smart_valve, {"smart_valve_id": None, "registered_on": TODAY, "in_service_since": CUTOFF},
+     {}, ["FILL_NO_SMART_VALVE"]),
     (fill.no_smart_valve, {"smart_valve_id": "V1", "registered_on": TODAY}, {}, []),
     (fill.swap_inspection_pending, {"inspection_required": True}, {}, ["FILL_SWAP_INSPECTION_PENDING"]),
     (fill.swap_inspection_pending, {"inspection_required": False}, {}, []),

@@ -41,6 +41,7 @@ async def register(body: CylinderIn, services: Svc, caller: Caller) -> JSONRespo
             tare_kg=body.tare_kg,
             code=body.code,
             occurred_at=body.occurred_at or tx.now,
+            in_service_since=body.in_service_since,
         )
         return await handlers.register_cylinder(tx, reg, caller, services.codes)
 

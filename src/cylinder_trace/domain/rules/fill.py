@@ -111,10 +111,13 @@ def unqualified(state: CylinderState, ctx: StateContext) -> list[Violation]:
 
 
 def _valve_reason(state: CylinderState, policy: Policy) -> tuple[str, str] | None:
-    """Why a company cylinder needs a smart valve (三(二)4: 新进自有钢瓶、到期检验钢瓶), or None."""
+    """Why a company cylinder needs a smart valve (三(二)4: 新进自有钢瓶、到期检验钢瓶), or None: new to the
+    company (``in_service_since``) or taken over in a swap on or after the cutoff, or passed a periodic
+    inspection on or after it. The existing fleet thus needs its valve at its first inspection from then."""
     cutoff = policy.smart_valve_required_from
-    if state.registered_on >= cutoff:
-        return f"{state.registered_on.isoformat()} 登记", f"registered on {state.registered_on.isoformat()}"
+    if state.new_to_owner_on >= cutoff:
+        day = state.new_to_owner_on.isoformat()
+        return f"{day} 新进", f"new to the company on {day}"
     if state.acquired_on is not None and state.acquired_on >= cutoff:
         day = state.acquired_on.isoformat()
         return f"{day} 置换收回", f"taken over in a swap on {day}"

@@ -1,0 +1,11 @@
+"""Small helpers for the seed's rules through HTTP."""
+
+from __future__ import annotations
+
+import httpx
+
+
+def refused_field(response: httpx.Response) -> str:
+    """The body field a 422 of bad input names (``handed_in_by.id_number``)."""
+    assert response.status_code == 422, response.text
+    return ".".join(str(part) for part in response.json()["detail"][0]["loc"][1:])
