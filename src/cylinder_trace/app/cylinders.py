@@ -330,12 +330,22 @@ async def fit_valve(tx: Tx, event_id: str, cmd: FitValve, principal: Principal, 
     if fitted is not None:
         raise Conflict(f"valve {cmd.valve_id} is fitted to cylinder {fitted.code}")
     day, policy = rule_day(tx, cmd.occurred_at)
-    paid = (await tx.conn.execute(sa.select(subsidy_lines.c.event_id).where(
-        subsidy_lines.c.kind == "smart_valve", subsidy_lines.c.code == state.code,
-        subsidy_lines.c.valve_id == cmd.valve_id))).first()
-    subsidy = subsidies.smart_valve(state, day, policy, already_paid=paid is not None)
-    decision = decide.fit_valve(state, cmd, subsidy=subsidy.to_json() if subsidy else None)
-    return await _record(tx, decision, event_id, principal, codes)
+    subsidy = subsidies.smart_valve(state, day, policy, await _smart_valve_subsidies(tx, state.code, cmd.valve_id))
+    outcome = await _record(tx, decide.fit_valve(state, cmd, subsidy=subsidy), event_id, principal, codes)
+    if outcome.status == 201:
+        outcome.body["subsidy"] = subsidy.answer()
+    return outcome
+
+
+async def _smart_valve_subsidies(tx: Tx, code: str, valve_id: str) -> subsidies.EarnedBefore:
+    """The smart-valve subsidies the cylinder and the valve earned before (the ledger's rows). Writes are
+    serialized and a batch never holds two fits of one valve or of one cylinder (``valve_fitting_needs``),
+    so the rows are complete: a valve cannot earn twice by a race."""
+    t = subsidy_lines
+    rows = (await tx.conn.execute(sa.select(t.c.event_id, t.c.code, t.c.valve_id).where(
+        t.c.kind == "smart_valve", sa.or_(t.c.code == code, t.c.valve_id == valve_id)).order_by(t.c.day))).all()
+    return subsidies.EarnedBefore(by_cylinder=tuple(r.event_id for r in rows if r.code == code),
+                                  by_valve=tuple(r.event_id for r in rows if r.valve_id == valve_id))
 
 
 async def seize(tx: Tx, event_id: str, cmd: SeizeCylinder, principal: Principal, codes: CodeSettings) -> Outcome:

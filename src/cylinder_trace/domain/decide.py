@@ -32,6 +32,7 @@ from .dates import add_years
 from .events import NewEvent
 from .policy import Policy
 from .rules import fill as fill_rules
+from .rules import subsidies
 from .rules.catalogue import FILL_UNKNOWN_CODE
 from .rules.fill import FillContext
 from .violations import Violation, blocking
@@ -211,12 +212,19 @@ def _last_interval_start(life_expires_on: date, policy: Policy) -> date:
     return add_years(life_expires_on, -policy.inspection_interval_years)
 
 
+def _with_subsidy(data: dict[str, Any], subsidy: subsidies.Outcome | None) -> dict[str, Any]:
+    """An earned subsidy is ``data.subsidy`` (the ledger's row); one withheld says why in ``subsidy_withheld``."""
+    if isinstance(subsidy, subsidies.Subsidy):
+        return {**data, "subsidy": subsidy.to_json()}
+    if isinstance(subsidy, subsidies.Withheld):
+        return {**data, "subsidy_withheld": subsidy.to_json()}
+    return data
+
+
 def fit_valve(state: CylinderState | None, cmd: FitValve, checks: Checks = (),
-              subsidy: dict[str, Any] | None = None) -> Decision:
-    data: dict[str, Any] = {"valve_id": cmd.valve_id,
-                            "replaced_valve_id": state.smart_valve_id if state else None}
-    if subsidy is not None:
-        data["subsidy"] = subsidy
+              subsidy: subsidies.Outcome | None = None) -> Decision:
+    data = _with_subsidy({"valve_id": cmd.valve_id, "replaced_valve_id": state.smart_valve_id if state else None},
+                         subsidy)
     return _judge("fit_valve", state, cmd, checks, lambda: [_event(ev.SMART_VALVE_FITTED, cmd, data)])
 
 

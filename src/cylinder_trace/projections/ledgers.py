@@ -69,6 +69,7 @@ class LedgersProjection:
             "event_id": event.event_id, "company_id": s["company_id"], "kind": s["kind"], "day": day,
             "month": f"{day.year:04d}-{day.month:02d}", "amount_fen": fen(s["amount_cny"]),
             "code": code or event.data.get("old_code"), "valve_id": event.data.get("valve_id"),
+            "basis": s.get("basis"),
         }
 
     async def _swap(self, conn: AsyncConnection, event: RecordedEvent) -> None:

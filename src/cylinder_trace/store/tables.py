@@ -223,9 +223,12 @@ subsidy_lines = sa.Table(
     sa.Column("amount_fen", sa.BigInteger, nullable=False),
     sa.Column("code", sa.String(30), nullable=True),
     sa.Column("valve_id", sa.String(32), nullable=True),
+    #: recycling: the category that earned it (life_expired | unqualified | obsolete | swap_recycle)
+    sa.Column("basis", sa.String(20), nullable=True),
 )
 sa.Index("ix_subsidy_lines_company_day", subsidy_lines.c.company_id, subsidy_lines.c.day)
 sa.Index("ix_subsidy_lines_code_valve", subsidy_lines.c.code, subsidy_lines.c.valve_id)
+sa.Index("ix_subsidy_lines_valve_id", subsidy_lines.c.valve_id)
 
 #: projection: the 产权置换 ledger, one row per swap (amounts in fen)
 swap_ledger = sa.Table(

@@ -47,14 +47,14 @@ def scenario(policy: Policy) -> dict[str, object]:
         cylinder(model="YSP118"),
         replace(delivery_ctx(policy=policy), customer=restaurant(), held_models=("YSP118", "YSP118")))
     hazard = delivery.hazards_found(restaurant(), [{"kind": "hose"}], ON, policy)[0]
-    valve = subsidies.smart_valve(state, ON, policy, already_paid=False)
+    valve = subsidies.smart_valve(state, ON, policy, subsidies.EarnedBefore())
     return {
         "next_due": state.next_inspection_due.isoformat(),
         "fill": [v.rule for v in fill.state_violations(state, ctx)],
         "branch": swap.branch, "user_pays": swap.user_pays_cny, "deposit": swap.deposit_cny,
         "storage": [v.rule for v in storage],
         "hazard_due": hazard.detail["due_on"],
-        "valve_subsidy": valve.amount_cny if valve else None,
+        "valve_subsidy": valve.amount_cny if isinstance(valve, subsidies.Subsidy) else None,
     }
 
 

@@ -49,17 +49,29 @@ def test_monthly_check_of_non_residential_customers(customer: object, last: date
 CUTOFF = date(2023, 9, 30)
 
 
-@pytest.mark.parametrize(("owner", "day", "paid", "amount"), [
-    (Owner(company_id="C1"), CUTOFF, False, 30),
-    (Owner(company_id="C1"), CUTOFF - D, False, None),
-    (Owner(company_id="C1"), TODAY, True, None),
-    (Owner(customer_id="U1"), TODAY, False, None),
+@pytest.mark.parametrize(("owner", "day", "before", "amount", "reasons"), [
+    (Owner(company_id="C1"), CUTOFF, subsidies.EarnedBefore(), 30, []),
+    (Owner(company_id="C1"), CUTOFF - D, subsidies.EarnedBefore(), None, ["before_subsidy_period"]),
+    (Owner(company_id="C1"), TODAY, subsidies.EarnedBefore(by_cylinder=("e1",)), None,
+     ["cylinder_already_subsidized"]),
+    (Owner(company_id="C1"), TODAY, subsidies.EarnedBefore(by_valve=("e2",)), None, ["valve_already_subsidized"]),
+    (Owner(company_id="C1"), TODAY, subsidies.EarnedBefore(("e1",), ("e1",)), None,
+     ["cylinder_already_subsidized", "valve_already_subsidized"]),
+    (Owner(customer_id="U1"), TODAY, subsidies.EarnedBefore(), None, ["not_company_owned"]),
 ])
-def test_smart_valve_subsidy(owner: Owner, day: date, paid: bool, amount: int | None) -> None:
-    s = subsidies.smart_valve(cylinder(owner=owner), day, POLICY, already_paid=paid)
-    assert (s.amount_cny if s else None) == amount
-    if s:
-        assert (s.kind, s.company_id) == ("smart_valve", "C1")
+def test_smart_valve_subsidy_once_per_valve_and_once_per_cylinder(
+        owner: Owner, day: date, before: subsidies.EarnedBefore, amount: int | None, reasons: list[str]) -> None:
+    s = subsidies.smart_valve(cylinder(owner=owner), day, POLICY, before)
+    if isinstance(s, subsidies.Subsidy):
+        assert (s.kind, s.company_id, s.amount_cny, reasons) == ("smart_valve", "C1", amount, [])
+        assert s.answer()["earned"] is True
+        return
+    assert amount is None
+    answer = s.answer()
+    assert (answer["earned"], answer["amount_cny"]) == (False, 0)
+    assert [r["code"] for r in answer["reasons"]] == reasons
+    assert all(r["zh"] and r["en"] for r in answer["reasons"])
+    assert answer["earned_by"] == sorted(set(before.by_cylinder) | set(before.by_valve))
 
 
 HANDED = {"name": "赵六", "id_number": "220102198001011234", "phone": "13700000000", "address": "幸福街9号"}
