@@ -12,7 +12,7 @@ def edited(**values: object) -> str:
     text = default_policy_text()
     for name, value in values.items():
         lines = text.splitlines()
-        hits = [i for i, line in enumerate(lines) if line.split("=")[0].strip() == name]
+        hits = [i for i, line in enumerate(lines) if line.split("=")[0].strip() == name and "=" in line]
         assert len(hits) == 1, f"{name} is not a single line of the default policy"
         lines[hits[0]] = f"{name} = {_toml(value)}"
         text = "\n".join(lines) + "\n"

@@ -27,7 +27,7 @@ LABELS: dict[str, str] = {
     "customer_id": "用户", "old_code": "旧瓶码", "new_code": "新瓶码", "branch": "置换类型", "age_years": "瓶龄(年)",
     "years_since_inspection": "距上次检验(年)", "user_pays_cny": "用户付费(元)", "deposit_cny": "押金(元)",
     "company_pays_user_cny": "企业回收付款(元)", "topup_kg": "补气(kg)", "subsidy_cny": "补贴(元)",
-    "deposit_refunded_on": "押金退还日期", "returned_code": "退还瓶码",
+    "deposit_refunded_on": "押金退还日期", "returned_code": "退还瓶码", "by_basis": "补贴依据",
 }
 
 
@@ -42,7 +42,7 @@ def cell(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return " ".join(str(v) for v in value)
     if isinstance(value, Mapping):
-        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+        return json.dumps(value, ensure_ascii=False, sort_keys=True) if value else ""
     return value
 
 

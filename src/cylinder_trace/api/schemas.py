@@ -156,6 +156,8 @@ class ScrapIn(Strict):
     reason: Text
     occurred_at: AwareDatetime
     company_id: Ident | None = None
+    #: the inspection agency that destroys it (an inspector's own agency by default)
+    agency_id: Ident | None = None
     handed_in_by: HandedInBy | None = None
 
 

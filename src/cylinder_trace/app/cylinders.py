@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 
@@ -331,9 +331,10 @@ async def fit_valve(tx: Tx, event_id: str, cmd: FitValve, principal: Principal, 
         raise Conflict(f"valve {cmd.valve_id} is fitted to cylinder {fitted.code}")
     day, policy = rule_day(tx, cmd.occurred_at)
     subsidy = subsidies.smart_valve(state, day, policy, await _smart_valve_subsidies(tx, state.code, cmd.valve_id))
-    outcome = await _record(tx, decide.fit_valve(state, cmd, subsidy=subsidy), event_id, principal, codes)
+    decision = decide.fit_valve(state, cmd, subsidy=subsidy)
+    outcome = await _record(tx, decision, event_id, principal, codes)
     if outcome.status == 201:
-        outcome.body["subsidy"] = subsidy.answer()
+        outcome.body["subsidy"] = subsidies.told(decision.events[0].data)
     return outcome
 
 
@@ -367,8 +368,14 @@ async def scrap(tx: Tx, event_id: str, cmd: ScrapCylinder, principal: Principal,
     if missing:
         raise InvalidInput(f"handed_in_by.{missing[0]}", "the real-name registration (实名登记) needs name, "
                            "id_number, phone and address of the person handing the cylinder in")
-    cmd = ScrapCylinder(cmd.code, cmd.reason, cmd.occurred_at, company_id, cmd.handed_in_by)
+    agency_id = cmd.agency_id or principal.agency_id
+    if agency_id is not None:
+        await require_entry(tx, "agency", agency_id, "agency_id")
+    cmd = replace(cmd, company_id=company_id, agency_id=agency_id)
     day, policy = rule_day(tx, cmd.occurred_at)
-    subsidy = subsidies.recycling(state, company_id, cmd.handed_in_by, day, policy)
-    decision = decide.scrap(state, cmd, subsidy=subsidy.to_json() if subsidy else None)
-    return await _record(tx, decision, event_id, principal, codes)
+    decision = decide.scrap(state, cmd, policy, day)
+    outcome = await _record(tx, decision, event_id, principal, codes)
+    if outcome.status == 201:
+        data = decision.events[0].data
+        outcome.body.update(recycling_category=data["recycling_category"], subsidy=subsidies.told(data))
+    return outcome

@@ -18,7 +18,7 @@ from ..store.tables import subsidy_lines, swap_ledger
 from .errors import InvalidInput
 from .principals import Principal
 
-SUBSIDY_COLUMNS: Final = ("company_id", "month", "kind", "count", "amount_cny", "event_ids")
+SUBSIDY_COLUMNS: Final = ("company_id", "month", "kind", "count", "amount_cny", "by_basis", "event_ids")
 SWAP_COLUMNS: Final = (
     "swap_id", "day", "company_id", "customer_id", "old_code", "new_code", "branch", "age_years",
     "years_since_inspection", "user_pays_cny", "deposit_cny", "company_pays_user_cny", "topup_kg", "subsidy_cny",
@@ -59,13 +59,16 @@ async def subsidies(conn: AsyncConnection, caller: Principal, rng: LedgerRange) 
     groups: dict[tuple[str, str, str], dict[str, Any]] = {}
     total = 0
     for r in (await conn.execute(query)).all():
-        g = groups.setdefault((r.company_id, r.month, r.kind), {"count": 0, "fen": 0, "event_ids": []})
+        g = groups.setdefault((r.company_id, r.month, r.kind), {"count": 0, "fen": 0, "event_ids": [], "basis": {}})
         g["count"] += 1
+        if r.basis is not None:
+            g["basis"][r.basis] = g["basis"].get(r.basis, 0) + 1
         g["fen"] += r.amount_fen
         g["event_ids"].append(r.event_id)
         total += r.amount_fen
     rows = [{"company_id": c, "month": m, "kind": k, "count": g["count"], "amount_cny": cny(g["fen"]),
-             "event_ids": g["event_ids"]} for (c, m, k), g in groups.items()]
+             "by_basis": dict(sorted(g["basis"].items())), "event_ids": g["event_ids"]}
+            for (c, m, k), g in groups.items()]
     return {"company_id": rng.company_id, "from": _iso(rng.start), "to": _iso(rng.end), "rows": rows,
             "total_cny": cny(total)}
 

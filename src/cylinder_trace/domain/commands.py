@@ -114,6 +114,8 @@ class ScrapCylinder:
     occurred_at: datetime
     company_id: str | None = None
     handed_in_by: dict[str, str] | None = None
+    #: the inspection agency that destroys the cylinder (problem cylinders are handed to one, 二(二)1)
+    agency_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

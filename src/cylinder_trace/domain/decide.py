@@ -233,14 +233,17 @@ def seize(state: CylinderState | None, cmd: SeizeCylinder, checks: Checks = ()) 
     return _judge("seize", state, cmd, checks, lambda: [_event(ev.CYLINDER_SEIZED, cmd, data)])
 
 
-def scrap(state: CylinderState | None, cmd: ScrapCylinder, checks: Checks = (),
-          subsidy: dict[str, Any] | None = None) -> Decision:
-    data: dict[str, Any] = {"reason": cmd.reason, "company_id": cmd.company_id,
+def scrap(state: CylinderState | None, cmd: ScrapCylinder, policy: Policy, day: date, checks: Checks = ()
+          ) -> Decision:
+    """The scrap records which recycling category applied (or none) and the recycling subsidy it earns,
+    or why it earns none."""
+    data: dict[str, Any] = {"reason": cmd.reason, "company_id": cmd.company_id, "agency_id": cmd.agency_id,
                             "handed_in_by": cmd.handed_in_by,
+                            "recycling_category": subsidies.recycling_category(state, day, policy) if state else None,
                             "previous_status": state.status if state else None,
                             "previous_owner": state.owner.to_json() if state else None}
-    if subsidy is not None:
-        data["subsidy"] = subsidy
+    if state is not None:
+        data = _with_subsidy(data, subsidies.recycling(state, cmd.company_id, cmd.handed_in_by, day, policy))
     return _judge("scrap", state, cmd, checks, lambda: [_event(ev.CYLINDER_SCRAPPED, cmd, data)])
 
 

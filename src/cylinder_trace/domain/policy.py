@@ -42,12 +42,20 @@ class Policy:
     subsidy_smart_valve_cny: float
     subsidy_recycling_cny: float
     models: dict[str, ModelSpec] = field(default_factory=dict)
+    #: models banned by the state (国家明令淘汰, seed 三(二)3): a dual-phase one only while not converted
+    obsolete_models: tuple[str, ...] = ("YSP118-II",)
 
     def model(self, name: str) -> ModelSpec:
         try:
             return self.models[name]
         except KeyError:
             raise UnknownModel(name, sorted(self.models)) from None
+
+    def is_obsolete(self, model: str, valve_phase: str) -> bool:
+        """Of an obsolete model; a dual-phase model converted to single phase by an agency is not."""
+        if model not in self.obsolete_models:
+            return False
+        return not (self.model(model).dual_phase and valve_phase == "single")
 
     def design_life_years_for(self, manufactured_on: date) -> int:
         if manufactured_on >= self.design_life_cutoff:
@@ -101,11 +109,24 @@ class PolicyError(ValueError):
 
 def _policy_from_table(raw: dict[str, Any], where: str) -> Policy:
     data = dict(raw)
+    if "obsolete_models" in data:
+        data["obsolete_models"] = _names(data["obsolete_models"], f"{where}.obsolete_models")
     try:
         models = {name: ModelSpec(**spec) for name, spec in data.pop("models", {}).items()}
-        return Policy(models=models, **data)
+        policy = Policy(models=models, **data)
     except TypeError as exc:  # a field missing, unknown or misspelt
         raise PolicyError(where, str(exc).removeprefix("Policy.__init__() ")) from None
+    unknown = [m for m in policy.obsolete_models if m not in policy.models]
+    if unknown:
+        raise PolicyError(f"{where}.obsolete_models", f"unknown model {unknown[0]!r}; known models: "
+                          f"{', '.join(sorted(policy.models))}")
+    return policy
+
+
+def _names(raw: Any, where: str) -> tuple[str, ...]:
+    if not isinstance(raw, list) or not all(isinstance(m, str) for m in raw):
+        raise PolicyError(where, "must be a list of model names")
+    return tuple(raw)
 
 
 def parse_policy_book(text: str) -> PolicyBook:

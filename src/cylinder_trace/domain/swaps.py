@@ -37,7 +37,7 @@ from .cylinder import CylinderState
 from .dates import add_years, whole_years_between
 from .events import NewEvent, cylinder_stream
 from .policy import Policy
-from .rules.subsidies import Subsidy
+from .rules.subsidies import SWAP_RECYCLE, Subsidy
 
 Branch = Literal["recycle", "inspection_fee", "free"]
 LineKind = Literal["user_fee", "deposit", "payout", "topup", "subsidy"]
@@ -166,7 +166,7 @@ def swap_events(old: CylinderState, new: CylinderState, facts: SwapFacts, q: Swa
             data["kg"] = line.kg
         if line.kind == "subsidy":
             assert line.amount_cny is not None
-            subsidy = Subsidy("recycling", money(line.amount_cny), facts.company_id, facts.day)
+            subsidy = Subsidy("recycling", money(line.amount_cny), facts.company_id, facts.day, SWAP_RECYCLE)
             data["subsidy"] = subsidy.to_json()
         events.append(NewEvent(SWAP_LINE_RECORDED, data, at, stream))
     events.append(NewEvent(ev.CYLINDER_SWAPPED_OUT, {**common, "branch": q.branch,

@@ -149,7 +149,8 @@ async def test_subsidy_ledger_to_the_yuan_with_exports(client: httpx.AsyncClient
     as_csv = await client.get("/api/v1/ledgers/subsidies", params={"format": "csv"})
     rows = list(csv.reader(io.StringIO(as_csv.content.decode("utf-8-sig"))))
     assert rows[0] == ["责任企业 (company_id)", "月份 (month)", "类别 (kind)", "数量 (count)", "金额(元) (amount_cny)",
-                       "事件编号 (event_ids)"]
+                       "补贴依据 (by_basis)", "事件编号 (event_ids)"]
+    assert rows[2][5] == '{"life_expired": 1}' and rows[1][5] == ""
     assert rows[-1][0] == "合计 total" and rows[-1][4] == "70"
     sheet = xlsx_rows((await client.get("/api/v1/ledgers/subsidies", params={"format": "xlsx"})).content)
     assert sheet[1][:5] == ("C1", "2026-11", "smart_valve", 2, 60) and sheet[-1][4] == 70

@@ -51,7 +51,7 @@ ACTIONS = {
     "inspect_pass": lambda s: decide.inspect(s, RecordInspection(CODE, "A1", AT, "pass"), POLICY),
     "inspect_fail": lambda s: decide.inspect(s, RecordInspection(CODE, "A1", AT, "fail"), POLICY),
     "seize": lambda s: decide.seize(s, SeizeCylinder(CODE, "illegal", AT)),
-    "scrap": lambda s: decide.scrap(s, ScrapCylinder(CODE, "old", AT)),
+    "scrap": lambda s: decide.scrap(s, ScrapCylinder(CODE, "old", AT), POLICY, AT.date()),
 }
 #: status → {action: next status} for the allowed moves (DOMAIN.md lifecycle table)
 ALLOWED = {

@@ -5,17 +5,18 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from importlib import resources
+from pathlib import Path
 
 import pytest
 
 from cylinder_trace.domain import decide
 from cylinder_trace.domain.commands import RegisterCylinder
 from cylinder_trace.domain.cylinder import apply
-from cylinder_trace.domain.policy import Policy, parse_policy_book
+from cylinder_trace.domain.policy import Policy, PolicyError, parse_policy_book
 from cylinder_trace.domain.rules import delivery, fill, subsidies
 from cylinder_trace.domain.rules.catalogue import CATALOGUE
 from cylinder_trace.domain.swaps import quote
-from cylinder_trace.policy import load_policy_book
+from cylinder_trace.policy import PolicyFileError, load_policy_book
 
 from .support import cylinder, delivery_ctx, restaurant
 
@@ -86,3 +87,27 @@ def test_the_catalogue_holds_every_rule_of_the_domain_with_its_severity() -> Non
     assert {code: CATALOGUE[code].severity for code in expected} == expected
     assert CATALOGUE["FILL_UNKNOWN_CODE"].ledger_severity == "high"
     assert all(r.zh and r.en for r in CATALOGUE.values())
+
+
+@pytest.mark.parametrize(("change", "field", "says"), [
+    (('obsolete_models = ["YSP118-II"]', 'obsolete_models = ["YSP118-II", "YSP999"]'), "policy[0].obsolete_models",
+     "YSP999"),
+    (('obsolete_models = ["YSP118-II"]', 'obsolete_models = "YSP118-II"'), "policy[0].obsolete_models", "list"),
+    (("storage_limit_kg = 100.0", "storage_limit_kgs = 100.0"), "policy[0]", "storage_limit_kgs"),
+    (("storage_limit_kg = 100.0", "storage_limit_kg ="), "policy", "TOML"),
+])
+def test_an_unusable_policy_names_the_field(change: tuple[str, str], field: str, says: str) -> None:
+    assert change[0] in _DEFAULT_TOML
+    with pytest.raises(PolicyError) as refused:
+        parse_policy_book(_DEFAULT_TOML.replace(*change))
+    assert refused.value.field == field and says in str(refused.value)
+
+
+def test_a_policy_file_without_the_newer_fields_gets_the_towns_defaults(tmp_path: Path) -> None:
+    older = "\n".join(line for line in _DEFAULT_TOML.splitlines() if not line.startswith("obsolete_models"))
+    path = tmp_path / "policy.toml"
+    path.write_text(older, encoding="utf-8")
+    assert load_policy_book(path).at("CN-JL-DAGANGZI", ON).obsolete_models == ("YSP118-II",)
+    with pytest.raises(PolicyFileError) as refused:
+        load_policy_book(tmp_path / "missing.toml")
+    assert "missing.toml" in str(refused.value)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
+from typing import Any
 
 import pytest
 
@@ -64,10 +66,11 @@ def test_smart_valve_subsidy_once_per_valve_and_once_per_cylinder(
     s = subsidies.smart_valve(cylinder(owner=owner), day, POLICY, before)
     if isinstance(s, subsidies.Subsidy):
         assert (s.kind, s.company_id, s.amount_cny, reasons) == ("smart_valve", "C1", amount, [])
-        assert s.answer()["earned"] is True
+        assert subsidies.told({"subsidy": s.to_json()}) == {**s.to_json(), "earned": True}
         return
     assert amount is None
-    answer = s.answer()
+    answer = subsidies.told({"subsidy_withheld": s.to_json()})
+    assert answer is not None
     assert (answer["earned"], answer["amount_cny"]) == (False, 0)
     assert [r["code"] for r in answer["reasons"]] == reasons
     assert all(r["zh"] and r["en"] for r in answer["reasons"])
@@ -77,19 +80,49 @@ def test_smart_valve_subsidy_once_per_valve_and_once_per_cylinder(
 HANDED = {"name": "赵六", "id_number": "220102198001011234", "phone": "13700000000", "address": "幸福街9号"}
 
 
-@pytest.mark.parametrize(("owner", "company", "handed", "day", "amount"), [
-    (Owner(customer_id="U1"), "C1", HANDED, TODAY, 10),
-    (Owner(company_id="C2"), "C1", HANDED, TODAY, 10),
-    (Owner(company_id="C1"), "C1", HANDED, TODAY, None),  # its own fleet earns nothing
-    (Owner(customer_id="U1"), "C1", None, TODAY, None),  # no real-name registration
-    (Owner(customer_id="U1"), "C1", {**HANDED, "phone": ""}, TODAY, None),
-    (Owner(customer_id="U1"), "C1", HANDED, CUTOFF - D, None),
-    (Owner(customer_id="U1"), None, HANDED, TODAY, None),
+EXPIRED = {"manufactured_on": date(2010, 1, 1), "life_expires_on": date(2018, 1, 1)}
+
+
+@pytest.mark.parametrize(("state", "company", "handed", "day", "amount", "reasons"), [
+    ({"owner": Owner(customer_id="U1"), **EXPIRED}, "C1", HANDED, TODAY, 10, []),
+    ({"owner": Owner(company_id="C2"), **EXPIRED}, "C1", HANDED, TODAY, 10, []),
+    ({"owner": Owner(company_id="C1"), **EXPIRED}, "C1", HANDED, TODAY, None, ["own_fleet"]),
+    ({"owner": Owner(customer_id="U1"), **EXPIRED}, "C1", None, TODAY, None, ["no_real_name"]),
+    ({"owner": Owner(customer_id="U1"), **EXPIRED}, "C1", {**HANDED, "phone": ""}, TODAY, None, ["no_real_name"]),
+    ({"owner": Owner(customer_id="U1"), **EXPIRED}, "C1", HANDED, CUTOFF - D, None, ["before_subsidy_period"]),
+    ({"owner": Owner(customer_id="U1"), **EXPIRED}, None, HANDED, TODAY, None, ["no_company"]),
+    # a sound cylinder may be scrapped but earns nothing (seed 三(二)3)
+    ({"owner": Owner(customer_id="U1")}, "C1", HANDED, TODAY, None, ["sound_cylinder"]),
+    ({"owner": Owner(customer_id="U1")}, None, None, TODAY, None, ["no_company", "sound_cylinder", "no_real_name"]),
 ])
-def test_recycling_subsidy(owner: Owner, company: str | None, handed: dict[str, str] | None, day: date,
-                           amount: int | None) -> None:
-    s = subsidies.recycling(cylinder(owner=owner), company, handed, day, POLICY)
-    assert (s.amount_cny if s else None) == amount
+def test_recycling_subsidy(state: dict[str, Any], company: str | None, handed: dict[str, str] | None, day: date,
+                           amount: int | None, reasons: list[str]) -> None:
+    s = subsidies.recycling(cylinder(**state), company, handed, day, POLICY)
+    if isinstance(s, subsidies.Subsidy):
+        assert (s.amount_cny, s.basis, reasons) == (amount, "life_expired", [])
+    else:
+        assert amount is None and [r["code"] for r in s.to_json()["reasons"]] == reasons
+
+
+@pytest.mark.parametrize(("state", "day", "category"), [
+    ({}, TODAY, None),
+    (EXPIRED, date(2018, 1, 1), "life_expired"),  # reached on the anniversary itself
+    (EXPIRED, date(2017, 12, 31), None),
+    ({"status": "unqualified", "last_inspection_result": "fail"}, TODAY, "unqualified"),
+    ({"status": "seized", "last_inspection_result": "fail"}, TODAY, "unqualified"),
+    ({"model": "YSP118-II", "valve_phase": "dual"}, TODAY, "obsolete"),
+    ({"model": "YSP118-II", "valve_phase": "single"}, TODAY, None),  # converted by an agency
+    ({"model": "YSP118-II", "valve_phase": "dual", **EXPIRED}, TODAY, "life_expired"),  # the seed's order
+])
+def test_recycling_category(state: dict[str, Any], day: date, category: str | None) -> None:
+    assert subsidies.recycling_category(cylinder(**state), day, POLICY) == category
+
+
+def test_obsolete_models_are_policy_data() -> None:
+    none_obsolete = replace(POLICY, obsolete_models=())
+    assert subsidies.recycling_category(cylinder(model="YSP118-II", valve_phase="dual"), TODAY, none_obsolete) is None
+    small = replace(POLICY, obsolete_models=("YSP4.7",))
+    assert subsidies.recycling_category(cylinder(model="YSP4.7"), TODAY, small) == "obsolete"
 
 
 def test_missing_real_name_fields_are_named() -> None:

@@ -120,7 +120,7 @@ async def seize(code: str, body: SeizeIn, services: Svc, caller: Caller) -> JSON
 @router.post("/{code}/scrap", status_code=201, summary="Scrap a cylinder; its code is void forever")
 async def scrap(code: str, body: ScrapIn, services: Svc, caller: Caller) -> JSONResponse:
     handed = body.handed_in_by.model_dump() if body.handed_in_by else None
-    cmd = ScrapCylinder(parse_code(code), body.reason, body.occurred_at, body.company_id, handed)
+    cmd = ScrapCylinder(parse_code(code), body.reason, body.occurred_at, body.company_id, handed, body.agency_id)
     return await run_command(
         services, "scrap", body, lambda tx, eid: handlers.scrap(tx, eid, cmd, caller, services.codes),
         path={"code": cmd.code}, needs=handlers.cylinder_needs(cmd.code),

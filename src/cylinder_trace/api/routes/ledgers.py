@@ -50,7 +50,8 @@ async def swaps(services: Svc, caller: Caller, company_id: CompanyId = None, sta
 
 async def subsidies_file(fmt: ExportFormat, body: dict[str, Any]) -> Response:
     """The subsidy ledger (as :func:`handlers.subsidies` reads it) as a CSV or XLSX file with a total row."""
-    footer = ["合计 total", "", "", sum(r["count"] for r in body["rows"]), body["total_cny"], ""]
+    sums = {"company_id": "合计 total", "count": sum(r["count"] for r in body["rows"]), "amount_cny": body["total_cny"]}
+    footer = [sums.get(c, "") for c in handlers.SUBSIDY_COLUMNS]
     return await file_response(fmt, "subsidies", "补贴台账", handlers.SUBSIDY_COLUMNS, body["rows"], footer)
 
 

@@ -5,9 +5,12 @@
   that valve nor that cylinder has earned before (a valve moved to another cylinder, or a second valve
   on the same cylinder, earns nothing).
 * ``recycling``: per cylinder a company takes in and scraps that it did not own before (customer-owned
-  or another company's), only with the complete real-name registration of the person who handed it
-  in (name, ID number, phone, address). A swap's recycle branch earns it by itself (the customer's
-  real name is on record). Scrapping the company's own fleet earns nothing.
+  or another company's), only when it is beyond its design life (超出使用期限), unqualified (检验不合格)
+  or of an obsolete model (国家明令淘汰, policy ``obsolete_models``) — :func:`recycling_category`, which
+  the scrap records — and only with the complete real-name registration of the person who handed it
+  in (name, ID number, phone, address). A sound cylinder may be scrapped but earns nothing. A swap's
+  recycle branch earns it by itself (the customer's real name is on record; basis ``swap_recycle``).
+  Scrapping the company's own fleet earns nothing.
 
 The decision is made when the event is decided and stored in it (``data.subsidy``), so the ledger is
 a plain projection of the events and a later policy change never rewrites past amounts. An action that
@@ -26,6 +29,11 @@ from ..policy import Policy
 from .facts import REAL_NAME_FIELDS
 
 SubsidyKind = Literal["smart_valve", "recycling"]
+#: why a recycled cylinder may earn the recycling subsidy (seed 三(二)3: 超出使用期限、检验不合格和国家明令淘汰)
+RecyclingCategory = Literal["life_expired", "unqualified", "obsolete"]
+RECYCLING_CATEGORIES: Final[tuple[RecyclingCategory, ...]] = ("life_expired", "unqualified", "obsolete")
+#: the basis of a swap's recycling subsidy (产权置换 recycle branch)
+SWAP_RECYCLE: Final = "swap_recycle"
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,15 +42,17 @@ class Subsidy:
     amount_cny: float
     company_id: str
     day: date
+    #: recycling: the category that earned it, or ``swap_recycle``
+    basis: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         """As stored in the event (``data.subsidy``): the ledger's row."""
-        return {"kind": self.kind, "amount_cny": self.amount_cny, "company_id": self.company_id,
-                "day": self.day.isoformat()}
+        body: dict[str, Any] = {"kind": self.kind, "amount_cny": self.amount_cny, "company_id": self.company_id,
+                                "day": self.day.isoformat()}
+        if self.basis is not None:
+            body["basis"] = self.basis
+        return body
 
-    def answer(self) -> dict[str, Any]:
-        """As the action's answer tells it."""
-        return {**self.to_json(), "earned": True}
 
 
 #: why an action earned no subsidy: code → (Chinese, English)
@@ -53,6 +63,12 @@ WITHHELD_REASONS: Final[dict[str, tuple[str, str]]] = {
                                     "this cylinder has earned the smart-valve subsidy before (once per cylinder)"),
     "valve_already_subsidized": ("该智能角阀已领取过补贴（每个角阀一次）",
                                  "this valve has earned the subsidy before (once per valve)"),
+    "no_company": ("未注明收回报废气瓶的企业（company_id）", "no company named as taking the cylinder in (company_id)"),
+    "own_fleet": ("企业报废自有气瓶不享受回收补贴", "scrapping the company's own cylinder earns nothing"),
+    "sound_cylinder": ("气瓶未超出使用期限、检验合格且非国家明令淘汰型号",
+                       "the cylinder is within its design life, not unqualified and not of an obsolete model"),
+    "no_real_name": ("缺少交瓶人的实名登记（姓名、身份证号、电话、地址）",
+                     "no real-name registration of the person who handed it in (name, ID number, phone, address)"),
 }
 
 
@@ -75,11 +91,17 @@ class Withheld:
             "earned_by": list(self.earned_by),
         }
 
-    def answer(self) -> dict[str, Any]:
-        return self.to_json()
 
 
 Outcome = Subsidy | Withheld
+
+
+def told(data: Mapping[str, Any]) -> dict[str, Any] | None:
+    """What an action's answer says of its subsidy, from the event's data: earned, or withheld and why."""
+    if isinstance(data.get("subsidy"), Mapping):
+        return {**data["subsidy"], "earned": True}
+    withheld = data.get("subsidy_withheld")
+    return dict(withheld) if isinstance(withheld, Mapping) else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,10 +139,35 @@ def smart_valve(state: CylinderState, day: date, policy: Policy, before: EarnedB
     return Subsidy("smart_valve", policy.subsidy_smart_valve_cny, company, day)
 
 
+def recycling_category(state: CylinderState, day: date, policy: Policy) -> RecyclingCategory | None:
+    """Which category of the seed a scrapped cylinder falls in, the first that applies in the seed's order:
+    beyond its design life on ``day`` (``life_expires_on`` reached), unqualified (its last inspection
+    failed), or of an obsolete model not converted; None for a sound cylinder."""
+    if day >= state.life_expires_on:
+        return "life_expired"
+    if state.status == "unqualified" or state.last_inspection_result == "fail":
+        return "unqualified"
+    if policy.is_obsolete(state.model, state.valve_phase):
+        return "obsolete"
+    return None
+
+
 def recycling(state: CylinderState, company_id: str | None, handed_in_by: Mapping[str, Any] | None, day: date,
-              policy: Policy) -> Subsidy | None:
-    if company_id is None or state.owner.company_id == company_id or day < policy.subsidy_effective_from:
-        return None
+              policy: Policy) -> Outcome:
+    """A scrap earns the recycling subsidy for the company taking in a cylinder it did not own, of a
+    recycling category, handed in under a complete real-name registration, from the subsidies' day."""
+    reasons: list[str] = []
+    if company_id is None:
+        reasons.append("no_company")
+    elif state.owner.company_id == company_id:
+        reasons.append("own_fleet")
+    category = recycling_category(state, day, policy)
+    if category is None:
+        reasons.append("sound_cylinder")
     if handed_in_by is None or missing_hand_in_fields(handed_in_by):
-        return None
-    return Subsidy("recycling", policy.subsidy_recycling_cny, company_id, day)
+        reasons.append("no_real_name")
+    if day < policy.subsidy_effective_from:
+        reasons.append("before_subsidy_period")
+    if reasons or company_id is None:
+        return Withheld("recycling", tuple(reasons), {"effective_from": policy.subsidy_effective_from.isoformat()})
+    return Subsidy("recycling", policy.subsidy_recycling_cny, company_id, day, category)
