@@ -26,7 +26,9 @@ from ..domain.decide import Decision
 from ..domain.policy import UnknownModel
 from ..domain.rules import delivery as delivery_rules
 from ..domain.rules import fill as fill_rules
+from ..domain.rules import inspections as inspection_rules
 from ..domain.rules import subsidies
+from ..domain.rules.facts import AgencyFacts
 from ..store.event_store import RecordedEvent
 from ..store.tables import cylinders, subsidy_lines
 from . import fill_checks
@@ -310,12 +312,13 @@ async def record_inspection(
     tx: Tx, event_id: str, cmd: RecordInspection, principal: Principal, codes: CodeSettings
 ) -> Outcome:
     principal.require("admin", "inspector")
-    await require_entry(tx, "agency", cmd.agency_id, "agency_id")
+    agency = AgencyFacts.from_entry(await require_entry(tx, "agency", cmd.agency_id, "agency_id"))
     if principal.agency_id is not None and principal.agency_id != cmd.agency_id:
         raise InvalidInput("agency_id", "an inspector records only for its own agency")
     state = await existing_cylinder(tx, cmd.code)
     day, policy = rule_day(tx, cmd.occurred_at)
-    return await _record(tx, decide.inspect(state, cmd, policy, day=day), event_id, principal, codes)
+    decision = decide.inspect(state, cmd, policy, [inspection_rules.inspection_check(agency, day)], day=day)
+    return await _record(tx, decision, event_id, principal, codes)
 
 
 async def fit_valve(tx: Tx, event_id: str, cmd: FitValve, principal: Principal, codes: CodeSettings) -> Outcome:

@@ -32,7 +32,7 @@ from .dates import add_years
 from .events import NewEvent
 from .policy import Policy
 from .rules import fill as fill_rules
-from .rules import subsidies
+from .rules import inspections, subsidies
 from .rules.catalogue import FILL_UNKNOWN_CODE
 from .rules.fill import FillContext
 from .violations import Violation, blocking
@@ -236,7 +236,7 @@ def seize(state: CylinderState | None, cmd: SeizeCylinder, checks: Checks = ()) 
 def scrap(state: CylinderState | None, cmd: ScrapCylinder, policy: Policy, day: date, checks: Checks = ()
           ) -> Decision:
     """The scrap records which recycling category applied (or none) and the recycling subsidy it earns,
-    or why it earns none."""
+    or why it earns none; a scrap naming no inspection agency is a finding (``SCRAP_NOT_BY_AGENCY``)."""
     data: dict[str, Any] = {"reason": cmd.reason, "company_id": cmd.company_id, "agency_id": cmd.agency_id,
                             "handed_in_by": cmd.handed_in_by,
                             "recycling_category": subsidies.recycling_category(state, day, policy) if state else None,
@@ -244,6 +244,7 @@ def scrap(state: CylinderState | None, cmd: ScrapCylinder, policy: Policy, day: 
                             "previous_owner": state.owner.to_json() if state else None}
     if state is not None:
         data = _with_subsidy(data, subsidies.recycling(state, cmd.company_id, cmd.handed_in_by, day, policy))
+    checks = [*checks, inspections.scrap_check(cmd.company_id, cmd.agency_id)]
     return _judge("scrap", state, cmd, checks, lambda: [_event(ev.CYLINDER_SCRAPPED, cmd, data)])
 
 

@@ -122,7 +122,7 @@ async def test_the_town(town: httpx.AsyncClient) -> None:
     walk_in = await user_cylinder(c, "U1", "2010-01-01")
     await f.ok(await c.post(f"/api/v1/cylinders/{walk_in}/scrap", json={
         "event_id": f.eid(), "reason": "超出设计使用年限回收报废", "occurred_at": NOW, "company_id": "C1",
-        "handed_in_by": HANDED}), 201)
+        "agency_id": "A1", "handed_in_by": HANDED}), 201)
     reappeared = await f.fill(c, walk_in, station_id="S2")
     assert "SCRAPPED_CYLINDER_REAPPEARED" in rules(reappeared.json(), "warnings")
 

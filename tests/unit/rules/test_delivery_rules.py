@@ -46,6 +46,10 @@ ROWS: list[tuple[Callable[..., Any], dict[str, Any], dict[str, Any], list[str]]]
      ["DELIVERY_SUPPLY_SUSPENDED"]),
     (d.no_gas_alarm, {}, {"customer": restaurant(gas_alarm=False)}, ["DELIVERY_NO_GAS_ALARM"]),
     (d.no_gas_alarm, {}, {"customer": restaurant(gas_alarm=True)}, []),
+    (d.no_emergency_shutoff, {}, {"customer": restaurant(emergency_shutoff=False)},
+     ["DELIVERY_NO_EMERGENCY_SHUTOFF"]),
+    (d.no_emergency_shutoff, {}, {"customer": restaurant(emergency_shutoff=True)}, []),
+    (d.no_emergency_shutoff, {}, {"customer": household()}, []),  # residential premises: not required
     (d.underground, {}, {"customer": restaurant(underground=True)}, ["DELIVERY_UNDERGROUND"]),
     (d.underground, {}, {"customer": restaurant()}, []),
     (d.dual_phase, {"model": "YSP118-II", "valve_phase": "dual"}, {}, ["DELIVERY_DUAL_PHASE"]),

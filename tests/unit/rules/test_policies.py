@@ -83,6 +83,8 @@ def test_the_catalogue_holds_every_rule_of_the_domain_with_its_severity() -> Non
         "VALVE_FILL_UNCONFIRMED": "warn", "VALVE_FILL_UNRECORDED": "high", "VALVE_TAMPER": "high",
         "VALVE_LEAK": "high", "VALVE_OFFLINE": "warn", "SCRAPPED_CYLINDER_REAPPEARED": "high",
         "LIFECYCLE_INVALID_TRANSITION": "block", "SAFETY_CHECK_OVERDUE": "high", "PUBLIC_REPORT": "high",
+        "DELIVERY_NO_EMERGENCY_SHUTOFF": "block", "INSPECTION_AGENCY_UNLICENSED": "block",
+        "SCRAP_NOT_BY_AGENCY": "high", "STOCK_OVERDUE_INSPECTION": "high",
     }
     assert {code: CATALOGUE[code].severity for code in expected} == expected
     assert CATALOGUE["FILL_UNKNOWN_CODE"].ledger_severity == "high"

@@ -24,7 +24,12 @@ AT_CUSTOMER = {"status": "at_customer", "customer_id": "U1"}
     ({"next_inspection_due": TODAY, "status": "scrapped"}, []),
     ({"next_inspection_due": TODAY - D, **AT_CUSTOMER}, ["OVERDUE_AT_CUSTOMER"]),
     ({"next_inspection_due": TODAY, **AT_CUSTOMER}, ["INSPECTION_DUE_SOON"]),
-    ({"next_inspection_due": TODAY - D}, []),  # overdue but in stock: the fill check stops it
+    # an overdue company cylinder left in stock (empty or full): send it for inspection (未按要求送检)
+    ({"next_inspection_due": TODAY - D}, ["STOCK_OVERDUE_INSPECTION"]),
+    ({"next_inspection_due": TODAY - D, "status": "full_in_stock"}, ["STOCK_OVERDUE_INSPECTION"]),
+    ({"next_inspection_due": TODAY, "status": "full_in_stock"}, ["INSPECTION_DUE_SOON"]),  # due today: not yet
+    ({"next_inspection_due": TODAY - D, "status": "unqualified"}, []),
+    ({"next_inspection_due": TODAY - D, "status": "seized"}, []),
     ({"life_expires_on": TODAY, **AT_CUSTOMER}, ["LIFE_EXPIRED_AT_CUSTOMER"]),
     ({"life_expires_on": TODAY + D, **AT_CUSTOMER}, []),
 ])

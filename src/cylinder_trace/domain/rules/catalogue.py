@@ -163,7 +163,13 @@ DELIVERY_UNDERGROUND: Final = Rule(
 )
 DELIVERY_DUAL_PHASE: Final = Rule(
     "DELIVERY_DUAL_PHASE", "block",
-    "禁止配送气液双相气瓶（{model}）", "do not deliver a gas-liquid dual-phase cylinder ({model})",
+    "禁止配送气液双相气瓶（{model}，未经检验机构改装为单相并检验合格）",
+    "do not deliver a gas-liquid dual-phase cylinder ({model}, not converted to single phase by a passing "
+    "inspection)",
+)
+DELIVERY_NO_EMERGENCY_SHUTOFF: Final = Rule(
+    "DELIVERY_NO_EMERGENCY_SHUTOFF", "block",
+    "非居民用户未安装燃气紧急切断阀，禁止供气", "non-residential premises without a gas emergency shut-off valve",
 )
 DELIVERY_STORAGE_OVER_100KG: Final = Rule(
     "DELIVERY_STORAGE_OVER_100KG", "block",
@@ -188,6 +194,25 @@ HAZARD_FOUND: Final = Rule(
     "HAZARD_FOUND", "high",
     "安全检查发现隐患（{kinds}），须于 {due_on} 前整改",
     "safety check found hazards ({kinds}): rectify by {due_on}",
+)
+
+# --- inspections and scrapping (二(二)1, 二(三)3) --------------------------------------------------
+INSPECTION_AGENCY_UNLICENSED: Final = Rule(
+    "INSPECTION_AGENCY_UNLICENSED", "block",
+    "检验机构 {agency_id} 资质缺失或已过期（有效期至 {valid_until}），不得记录检验结论",
+    "inspection agency {agency_id} licence missing or expired (valid until {valid_until}): the inspection is "
+    "not recorded",
+)
+SCRAP_NOT_BY_AGENCY: Final = Rule(
+    "SCRAP_NOT_BY_AGENCY", "high",
+    "气瓶 {code} 报废未注明负责销毁的气瓶检验机构：问题气瓶须移交检验机构报废处理",
+    "cylinder {code} scrapped without naming the inspection agency that destroys it: problem cylinders must "
+    "be handed to an agency for scrapping",
+)
+STOCK_OVERDUE_INSPECTION: Final = Rule(
+    "STOCK_OVERDUE_INSPECTION", "high",
+    "企业库存气瓶超期未检（应于 {due_on} 前检验），须送检",
+    "company cylinder in stock overdue for inspection (due {due_on}): send it for inspection",
 )
 
 # --- smart valves (三(二)4, PROTOCOL.md) ---------------------------------------------------------

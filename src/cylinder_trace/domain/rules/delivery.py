@@ -78,6 +78,13 @@ def no_gas_alarm(state: CylinderState, ctx: DeliveryContext) -> list[Violation]:
     return []
 
 
+def no_emergency_shutoff(state: CylinderState, ctx: DeliveryContext) -> list[Violation]:
+    """燃气紧急切断阀 (二(四)2): non-residential premises must have a gas emergency shut-off valve."""
+    if not ctx.customer.residential and not ctx.customer.premises.emergency_shutoff:
+        return [c.DELIVERY_NO_EMERGENCY_SHUTOFF.at(*_cust(ctx))]
+    return []
+
+
 def underground(state: CylinderState, ctx: DeliveryContext) -> list[Violation]:
     if not ctx.customer.residential and ctx.customer.premises.underground:
         return [c.DELIVERY_UNDERGROUND.at(*_cust(ctx))]
@@ -133,6 +140,8 @@ def vehicle_unpermitted(state: CylinderState, ctx: DeliveryContext) -> list[Viol
 
 # --- the cylinder -------------------------------------------------------------------------------
 def dual_phase(state: CylinderState, ctx: DeliveryContext) -> list[Violation]:
+    """A dual-phase cylinder: a YSP118-II an agency has not converted to single phase by a passing inspection
+    (the conversion sets the valve phase to single)."""
     if state.valve_phase == "dual":
         return [c.DELIVERY_DUAL_PHASE.at(subject("cylinder", state.code), state.company_id,
                                          model=state.model)]
@@ -188,7 +197,7 @@ def delivery_hazards(state: CylinderState, ctx: DeliveryContext) -> list[Violati
 
 
 CUSTOMER_RULES: tuple[DeliveryRule, ...] = (
-    no_real_name, no_contract, supply_suspended, no_gas_alarm, underground, storage_over_limit,
+    no_real_name, no_contract, supply_suspended, no_gas_alarm, no_emergency_shutoff, underground, storage_over_limit,
 )
 CYLINDER_RULES: tuple[DeliveryRule, ...] = (dual_phase, not_fillable, reappeared)
 DELIVERY_RULES: tuple[DeliveryRule, ...] = (

@@ -77,6 +77,22 @@ class VehicleFacts:
 
 
 @dataclass(frozen=True, slots=True)
+class AgencyFacts:
+    """A cylinder inspection agency (气瓶检验机构) and its licence."""
+
+    id: str
+    licence_no: str | None
+    licence_valid_until: date | None
+
+    @staticmethod
+    def from_entry(entry: Mapping[str, Any]) -> AgencyFacts:
+        return AgencyFacts(str(entry["id"]), entry.get("licence_no") or None, _day(entry.get("licence_valid_until")))
+
+    def licensed_on(self, day: date) -> bool:
+        return bool(self.licence_no) and valid_on(self.licence_valid_until, day)
+
+
+@dataclass(frozen=True, slots=True)
 class PremisesFacts:
     underground: bool = False
     gas_alarm: bool = False

@@ -2,6 +2,7 @@
 
 * a cylinder whose inspection falls due within ``inspection_due_soon_days`` (warn);
 * an overdue or life-expired cylinder still at a customer (high: recall);
+* an overdue company cylinder left in stock (``STOCK_OVERDUE_INSPECTION``, high: send it for inspection);
 * a non-residential customer with no safety check this calendar month (``SAFETY_CHECK_OVERDUE``);
 * a fitted smart valve not heard for ``valve_offline_hours`` (:func:`valve_offline`).
 """
@@ -65,7 +66,19 @@ def life_expired_at_customer(state: SweptCylinder, today: date, policy: Policy) 
     return []
 
 
-CYLINDER_SWEEPS = (inspection_due_soon, overdue_at_customer, life_expired_at_customer)
+#: a company's stock (空瓶、实瓶在库)
+IN_STOCK = frozenset({"empty_in_stock", "full_in_stock"})
+
+
+def stock_overdue_inspection(state: CylinderState, today: date, policy: Policy) -> list[Violation]:
+    """A company cylinder left in stock overdue for inspection, not sent (未按要求送检)."""
+    if state.status in IN_STOCK and state.owner.company_id is not None and today > state.next_inspection_due:
+        return [c.STOCK_OVERDUE_INSPECTION.at(subject("cylinder", state.code), state.company_id,
+                                              due_on=state.next_inspection_due.isoformat())]
+    return []
+
+
+CYLINDER_SWEEPS = (inspection_due_soon, overdue_at_customer, life_expired_at_customer, stock_overdue_inspection)
 
 
 def cylinder_sweep(state: SweptCylinder, today: date, policy: Policy) -> list[Violation]:
