@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from ..domain.findings import RectificationDeadlines
 from ..domain.policy import PolicyBook
 from ..policy import load_policy_book
 from ..projections.cylinders import CylinderProjection
@@ -22,9 +23,10 @@ from .principal_cache import PrincipalCache
 from .unit_of_work import Clock, UnitOfWork, utc_now
 
 
-def inline_projections(timezone: str = "Asia/Shanghai") -> list[Projection]:
+def inline_projections(deadlines: RectificationDeadlines) -> list[Projection]:
     """Projections brought up to date in every write transaction (read-your-writes)."""
-    return [RegistryProjection(), CylinderProjection(), FindingsProjection(), LedgersProjection(timezone)]
+    return [RegistryProjection(), CylinderProjection(), FindingsProjection(deadlines),
+            LedgersProjection(deadlines.timezone)]
 
 
 @dataclass
@@ -50,7 +52,8 @@ class Services:
 def build_services(settings: Settings, clock: Clock = utc_now) -> Services:
     engine = create_engine(settings.database_url)
     book = load_policy_book(settings.policy_file)
-    uow = UnitOfWork(engine, book, settings.jurisdiction, inline_projections(settings.timezone), clock=clock,
+    deadlines = RectificationDeadlines(book, settings.jurisdiction, settings.timezone)
+    uow = UnitOfWork(engine, book, settings.jurisdiction, inline_projections(deadlines), clock=clock,
                      timezone=settings.timezone)
     codes = CodeSettings(settings.public_base_url, settings.jurisdiction_gs1_prefix)
     return Services(settings, engine, book, uow, codes, PrincipalCache(engine))

@@ -14,12 +14,14 @@ ledger from zero gives the same findings, ids included (an id is derived from th
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any, Final, Literal, Protocol
 
-from .rules.catalogue import ledger_severity
+from .dates import local_day
+from .policy import NoPolicy, PolicyBook
+from .rules.catalogue import HAZARD_FOUND, ledger_severity
 
 Status = Literal["open", "rectified", "closed"]
 Action = Literal["rectify", "close", "reopen"]
@@ -145,8 +147,32 @@ class StatusChanged:
     note: str | None
 
 
-def _due(detail: Mapping[str, Any]) -> date | None:
-    raw = detail.get("due_on")
+#: a finding's rectification deadline from when it opened and its severity (None: no policy covers the day)
+Deadline = Callable[[datetime, str], date | None]
+
+
+@dataclass(frozen=True, slots=True)
+class RectificationDeadlines:
+    """The due date of a finding (整改期限): the local day it opened plus the policy's ``rectification_days``
+    for its severity, by the policy table in force on that day."""
+
+    policy_book: PolicyBook
+    jurisdiction: str
+    timezone: str = "Asia/Shanghai"
+
+    def __call__(self, opened_at: datetime, severity: str) -> date | None:
+        day = local_day(opened_at, self.timezone)
+        try:
+            return self.policy_book.at(self.jurisdiction, day).rectify_by(day, severity)
+        except NoPolicy:
+            return None
+
+
+def own_due(rule: str, detail: Mapping[str, Any]) -> date | None:
+    """A deadline the violation sets itself: a hazard found in a safety check keeps its hazard due date
+    (``rectify_by``; ``due_on`` in hazards recorded before). Any other ``due_on`` in a detail is a fact about
+    the subject (an inspection due date), never the finding's deadline."""
+    raw = detail.get("rectify_by") or (detail.get("due_on") if rule == HAZARD_FOUND.code else None)
     return date.fromisoformat(raw) if isinstance(raw, str) else None
 
 
@@ -154,21 +180,23 @@ def sort_key(position: int, index: int) -> str:
     return f"{position:016d}.{index:04d}"
 
 
-def on_violation(active: Head | None, v: Mapping[str, Any], event: EventLike, index: int
+def on_violation(active: Head | None, v: Mapping[str, Any], event: EventLike, index: int, deadline: Deadline
                  ) -> Opened | EvidenceAdded:
-    """One violation of one event: open a finding, or add evidence to the unclosed one."""
+    """One violation of one event: open a finding (due by its own deadline, else ``deadline``), or add
+    evidence to the unclosed one (its first due date stands)."""
     detail = dict(v.get("detail") or {})
     evidence = Evidence.of(event)
     refused = detail.get("refused") is True
-    if active is not None:
-        new_due = _due(detail) if active.due_on is None else None
-        return EvidenceAdded(active.id, evidence, active.status == "rectified", new_due, refused)
     rule, subject = str(v["rule"]), str(v["subject"])
+    if active is not None:
+        new_due = own_due(rule, detail) if active.due_on is None else None
+        return EvidenceAdded(active.id, evidence, active.status == "rectified", new_due, refused)
     company = detail.get("company_id")
+    severity = ledger_severity(rule, v.get("severity", "warn"))
     return Opened(
         finding_id=finding_id(event.event_id, rule, subject), rule=rule,
-        severity=ledger_severity(rule, v.get("severity", "warn")), subject=subject,
-        company_id=str(company) if company else None, due_on=_due(detail), refused=refused,
+        severity=severity, subject=subject, company_id=str(company) if company else None,
+        due_on=own_due(rule, detail) or deadline(event.occurred_at, severity), refused=refused,
         message_zh=str(v.get("message_zh", "")), message_en=str(v.get("message_en", "")), detail=detail,
         evidence=evidence, sort_key=sort_key(event.position, index),
     )
@@ -221,7 +249,7 @@ class Finding:
         return Head(self.id, self.status, self.due_on)
 
 
-def replay(events: Iterable[EventLike]) -> dict[str, Finding]:
+def replay(events: Iterable[EventLike], deadline: Deadline) -> dict[str, Finding]:
     """The whole ledger folded from events in order, without a database."""
     ledger: dict[str, Finding] = {}
     active: dict[tuple[str, str], str] = {}
@@ -229,7 +257,7 @@ def replay(events: Iterable[EventLike]) -> dict[str, Finding]:
         for index, v in enumerate(violations_in(event.data)):
             key = (str(v["rule"]), str(v["subject"]))
             current = ledger.get(active.get(key, ""))
-            step = on_violation(current.head if current else None, v, event, index)
+            step = on_violation(current.head if current else None, v, event, index, deadline)
             if isinstance(step, Opened):
                 ledger[step.finding_id] = Finding(
                     step.finding_id, step.rule, step.severity, step.subject, step.company_id, "open",

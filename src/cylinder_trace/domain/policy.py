@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from .dates import add_years
@@ -16,6 +16,11 @@ class ModelSpec:
     max_fill_kg: float
     dual_phase: bool
     recycle_price_cny: float
+
+
+#: the town's rectification deadlines by severity (days after the finding opened)
+DEFAULT_RECTIFICATION_DAYS: dict[str, int] = {"block": 15, "high": 7, "warn": 30}
+SEVERITIES: tuple[str, ...] = ("block", "high", "warn")
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +49,8 @@ class Policy:
     models: dict[str, ModelSpec] = field(default_factory=dict)
     #: models banned by the state (国家明令淘汰, seed 三(二)3): a dual-phase one only while not converted
     obsolete_models: tuple[str, ...] = ("YSP118-II",)
+    #: a finding's rectification deadline, in days after the day it opened, by severity (整改期限)
+    rectification_days: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_RECTIFICATION_DAYS))
 
     def model(self, name: str) -> ModelSpec:
         try:
@@ -56,6 +63,10 @@ class Policy:
         if model not in self.obsolete_models:
             return False
         return not (self.model(model).dual_phase and valve_phase == "single")
+
+    def rectify_by(self, opened_on: date, severity: str) -> date:
+        """The rectification deadline of a finding of ``severity`` opened on ``opened_on``."""
+        return opened_on + timedelta(days=self.rectification_days[severity])
 
     def design_life_years_for(self, manufactured_on: date) -> int:
         if manufactured_on >= self.design_life_cutoff:
@@ -111,6 +122,8 @@ def _policy_from_table(raw: dict[str, Any], where: str) -> Policy:
     data = dict(raw)
     if "obsolete_models" in data:
         data["obsolete_models"] = _names(data["obsolete_models"], f"{where}.obsolete_models")
+    if "rectification_days" in data:
+        data["rectification_days"] = _days_by_severity(data["rectification_days"], f"{where}.rectification_days")
     try:
         models = {name: ModelSpec(**spec) for name, spec in data.pop("models", {}).items()}
         policy = Policy(models=models, **data)
@@ -121,6 +134,14 @@ def _policy_from_table(raw: dict[str, Any], where: str) -> Policy:
         raise PolicyError(f"{where}.obsolete_models", f"unknown model {unknown[0]!r}; known models: "
                           f"{', '.join(sorted(policy.models))}")
     return policy
+
+
+def _days_by_severity(raw: Any, where: str) -> dict[str, int]:
+    if not isinstance(raw, dict) or sorted(raw) != sorted(SEVERITIES):
+        raise PolicyError(where, f"must give days for each severity: {', '.join(SEVERITIES)}")
+    if not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in raw.values()):
+        raise PolicyError(where, "days must be whole numbers, 0 or more")
+    return {k: int(raw[k]) for k in SEVERITIES}
 
 
 def _names(raw: Any, where: str) -> tuple[str, ...]:

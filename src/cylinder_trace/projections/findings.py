@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..domain.findings import (
     ACTIVE,
+    Deadline,
     EvidenceAdded,
     Head,
     Opened,
@@ -162,7 +163,12 @@ async def _load(conn: AsyncConnection, fold: _Fold, keys: set[Key], ids: set[str
 
 
 class FindingsProjection:
+    """``deadline``: a finding's due date from when it opened and its severity (``RectificationDeadlines``)."""
+
     name = "findings"
+
+    def __init__(self, deadline: Deadline) -> None:
+        self.deadline = deadline
 
     @property
     def tables(self) -> Sequence[sa.Table]:
@@ -188,7 +194,7 @@ class FindingsProjection:
         await _load(conn, fold, keys, ids)
         for event, found, change in steps:
             for index, v in enumerate(found):
-                step = on_violation(fold.head((str(v["rule"]), str(v["subject"]))), v, event, index)
+                step = on_violation(fold.head((str(v["rule"]), str(v["subject"]))), v, event, index, self.deadline)
                 if isinstance(step, Opened):
                     fold.open(step, event)
                 else:

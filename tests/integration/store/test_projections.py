@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import sqlalchemy as sa
 
-from cylinder_trace.app.services import Services, inline_projections
+from cylinder_trace.app.services import Services
 from cylinder_trace.store.projections import checkpoint, rebuild
 from cylinder_trace.store.tables import cylinders, events, registry
 from tests.support import factories as f
@@ -25,7 +25,7 @@ async def test_rebuild_from_zero_gives_the_same_rows(client: httpx.AsyncClient, 
     before = {t.name: await _rows(services, t) for t in (cylinders, registry)}
     assert len(before["cylinders"]) == 3
     async with services.engine.begin() as conn:
-        for projection in inline_projections():
+        for projection in services.uow.projections:
             await rebuild(conn, projection)
     after = {t.name: await _rows(services, t) for t in (cylinders, registry)}
     assert after == before
@@ -36,5 +36,5 @@ async def test_checkpoint_is_the_last_position(client: httpx.AsyncClient, servic
     await f.cylinder(client)
     async with services.engine.connect() as conn:
         last = (await conn.execute(sa.select(sa.func.max(events.c.position)))).scalar_one()
-        for projection in inline_projections():
+        for projection in services.uow.projections:
             assert await checkpoint(conn, projection.name) == last

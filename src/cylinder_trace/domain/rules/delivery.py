@@ -179,14 +179,16 @@ def safety_check_missing(state: CylinderState, ctx: DeliveryContext) -> list[Vio
 
 def hazards_found(customer: CustomerFacts, hazards: Sequence[Mapping[str, Any]], today: date,
                   policy: Policy) -> list[Violation]:
-    """A safety check that recorded hazards: the customer must rectify within the policy's days."""
+    """A safety check that recorded hazards: the customer must rectify within the policy's days (the finding
+    keeps this due date, ``rectify_by``, not the ledger's ``rectification_days``)."""
     if not hazards:
         return []
     kinds = sorted({str(h.get("kind")) for h in hazards})
     due = today + timedelta(days=policy.hazard_rectify_days)
     refused = REFUSED_TO_RECTIFY in kinds
     return [c.HAZARD_FOUND.at(subject("customer", customer.id), customer.company_id, kinds=", ".join(kinds),
-                              due_on=due.isoformat(), refused=refused, hazards=[dict(h) for h in hazards])]
+                              due_on=due.isoformat(), rectify_by=due.isoformat(), refused=refused,
+                              hazards=[dict(h) for h in hazards])]
 
 
 def delivery_hazards(state: CylinderState, ctx: DeliveryContext) -> list[Violation]:
