@@ -39,6 +39,35 @@ def _check_policy(settings: Settings) -> None:
         raise typer.Exit(2) from None
 
 
+@app.command("rules-doc")
+def rules_doc(
+    output: Annotated[Path | None, typer.Option(help="write here (e.g. docs/rules.md) instead of printing")] = None,
+    check: Annotated[bool, typer.Option(help="only compare with --output: exit 1 when it is stale")] = False,
+    policy_file: Annotated[Path | None, typer.Option(help="policy TOML (default: the shipped policy)")] = None,
+    jurisdiction: Annotated[str, typer.Option(help="whose policy table")] = "CN-JL-DAGANGZI",
+) -> None:
+    """Write the rules the service enforces (docs/rules.md) from the rules catalogue and the policy."""
+    from .domain.rules.docs import render
+    from .policy import PolicyFileError, load_policy_book
+
+    try:
+        text = render(load_policy_book(policy_file), jurisdiction)
+    except (PolicyFileError, LookupError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    if output is None:
+        typer.echo(text, nl=False)
+    elif check:
+        current = output.read_text(encoding="utf-8") if output.exists() else ""
+        if current != text:
+            typer.echo(f"{output} is stale: run cylinder-trace rules-doc --output {output}", err=True)
+            raise typer.Exit(1)
+    else:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(text, encoding="utf-8")
+        typer.echo(f"wrote {output}")
+
+
 @app.command()
 def migrate() -> None:
     """Bring the database (CT_DATABASE_URL) to the newest schema."""
