@@ -31,6 +31,7 @@ from ..app import dashboard as board
 from ..app import devices, findings, ledgers, scans
 from ..app.cylinders import parse_code
 from ..app.errors import Conflict, Forbidden, InvalidInput, NotFound
+from ..app.policies import today_and_policy
 from ..app.principals import Principal, principal_names
 from ..app.services import Services
 from ..domain.codes import InvalidCode, code_from_scan
@@ -130,10 +131,8 @@ def _format(value: Blank) -> ExportFormat | None:
 
 
 def _window(services: Services) -> board.Window:
-    now = services.uow.clock()
-    timezone = _tz(services)
-    return board.Window(now, timezone, services.policy_book.at(services.settings.jurisdiction,
-                                                                local_day(now, timezone)))
+    now, _, policy = today_and_policy(services.uow)
+    return board.Window(now, _tz(services), policy)
 
 
 def _see_other(url: str) -> RedirectResponse:
