@@ -17,6 +17,7 @@ from typing import Any, Final
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ..domain.cylinder import Owner
 from ..domain.dates import local_day
 from ..domain.events import SWEEP_COMPLETED, SWEEP_STREAM, NewEvent
 from ..domain.policy import Policy
@@ -57,6 +58,7 @@ class _Swept:
 
     code: str
     status: str
+    owner: Owner
     company_id: str | None
     customer_id: str | None
     next_inspection_due: date
@@ -68,13 +70,14 @@ async def _cylinder_violations(conn: AsyncConnection, day: date, policy: Policy)
     customer = (cylinders.c.state["customer_id"].as_string() if conn.dialect.name == "postgresql"
                 else sa.func.json_extract(cylinders.c.state, "$.customer_id"))
     rows = (await conn.execute(sa.select(
-        cylinders.c.code, cylinders.c.status, cylinders.c.company_id, customer,
-        cylinders.c.next_inspection_due, cylinders.c.life_expires_on,
+        cylinders.c.code, cylinders.c.status, cylinders.c.owner_company_id, cylinders.c.owner_customer_id,
+        cylinders.c.company_id, customer, cylinders.c.next_inspection_due, cylinders.c.life_expires_on,
     ).where(
         cylinders.c.status.not_in(_OUT_OF_CIRCULATION),
         sa.or_(cylinders.c.next_inspection_due <= horizon, cylinders.c.life_expires_on <= day),
     ).order_by(cylinders.c.code))).all()
-    found = [v for r in rows for v in sweep_rules.cylinder_sweep(_Swept(*r), day, policy)]
+    found = [v for r in rows for v in sweep_rules.cylinder_sweep(
+        _Swept(r[0], r[1], Owner(r[2], r[3]), *r[4:]), day, policy)]
     return found, len(rows)
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Protocol
 
+from ..cylinder import Owner
 from ..policy import Policy
 from ..violations import Violation
 from . import catalogue as c
@@ -30,6 +31,8 @@ class SweptCylinder(Protocol):
     def code(self) -> str: ...
     @property
     def status(self) -> str: ...
+    @property
+    def owner(self) -> Owner: ...
     @property
     def company_id(self) -> str | None: ...
     @property
@@ -70,7 +73,7 @@ def life_expired_at_customer(state: SweptCylinder, today: date, policy: Policy) 
 IN_STOCK = frozenset({"empty_in_stock", "full_in_stock"})
 
 
-def stock_overdue_inspection(state: CylinderState, today: date, policy: Policy) -> list[Violation]:
+def stock_overdue_inspection(state: SweptCylinder, today: date, policy: Policy) -> list[Violation]:
     """A company cylinder left in stock overdue for inspection, not sent (未按要求送检)."""
     if state.status in IN_STOCK and state.owner.company_id is not None and today > state.next_inspection_due:
         return [c.STOCK_OVERDUE_INSPECTION.at(subject("cylinder", state.code), state.company_id,
