@@ -33,7 +33,7 @@ from ..store.projections import Projection, apply_appended, bring_up_to
 from ..store.tables import code_counters, command_log, cylinders, registry, streams
 
 #: how many generated serials are checked against the store with one query
-_SERIAL_BLOCK: Final = 32
+_SERIAL_BLOCK: Final = 256
 CYLINDER_PREFIX: Final = "cylinder:"
 
 
@@ -92,6 +92,10 @@ class Layer:
         self.entries.update(other.entries)
         self.events.extend(other.events)
         self.commands.update(other.commands)
+
+
+#: the layer of a read that is no command's (nothing of its own staged)
+_NOTHING_STAGED: Final = Layer()
 
 
 class Batch:
@@ -265,7 +269,7 @@ class Batch:
             self._states.setdefault(candidates[n], None)
 
     async def _taken(self, code: str) -> bool:
-        return (await self.head(Layer(), cylinder_stream(code))).version > 0
+        return (await self.head(_NOTHING_STAGED, cylinder_stream(code))).version > 0
 
     # --- the end ------------------------------------------------------------------------------------
     async def write(self, projections: Sequence[Projection]) -> list[RecordedEvent]:
@@ -278,7 +282,7 @@ class Batch:
                 {"event_id": c.event_id, "kind": c.kind, "body_hash": c.body_hash, "status_code": c.status,
                  "response": c.response, "recorded_at": self.now} for c in self.staged.commands.values()])
         await self._save_counters()
-        await apply_appended(self.conn, projections, recorded, known=self._states)
+        await apply_appended(self.conn, projections, recorded, known={**self._states, **self.staged.states})
         return recorded
 
     async def _save_counters(self) -> None:

@@ -369,7 +369,7 @@ async def _import_chunk(uow: UnitOfWork, chunk: Sequence[CensusRow], principal: 
 
         async def handler(tx: Tx) -> Outcome:
             reg = _registration(row, row.event_id, occurred_at)
-            return await register_cylinder(tx, reg, principal, codes, source="import")
+            return await register_cylinder(tx, reg, principal, codes, source="import", with_state=False)
 
         try:
             outcome = await uow.command(COMMAND_KIND, row.event_id, body, handler, _needs(row, company_id))

@@ -176,8 +176,11 @@ def generated_grai(prefix: str, asset_type: int, serial: str) -> Grai:
 
 
 async def register_cylinder(
-    tx: Tx, reg: Registration, principal: Principal, codes: CodeSettings, *, source: str = "api"
+    tx: Tx, reg: Registration, principal: Principal, codes: CodeSettings, *, source: str = "api",
+    with_state: bool = True,
 ) -> Outcome:
+    """Register a cylinder. ``with_state`` False: the answer carries the code, not the whole state (a
+    census imports thousands; their answers are kept in the command log)."""
     if (reg.owner_company_id is None) == (reg.owner_customer_id is None):
         raise InvalidInput("owner", "give exactly one of company_id or customer_id")
     day, policy = rule_day(tx, reg.occurred_at)
@@ -234,7 +237,7 @@ async def register_cylinder(
         in_service_since=reg.in_service_since, existing_fleet=reg.existing_fleet,
     )
     decision = decide.register(cmd, policy, day)
-    return await _record(tx, decision, reg.event_id, principal, codes, 201, source=source)
+    return await _record(tx, decision, reg.event_id, principal, codes, 201, source=source, with_state=with_state)
 
 
 def refusal_outcome(decision: Decision, recorded: Sequence[RecordedEvent]) -> Outcome:
@@ -249,14 +252,15 @@ def refusal_outcome(decision: Decision, recorded: Sequence[RecordedEvent]) -> Ou
 
 async def _record(
     tx: Tx, decision: Decision, event_id: str, principal: Principal, codes: CodeSettings, status: int = 201,
-    source: str = "api",
+    source: str = "api", with_state: bool = True,
 ) -> Outcome:
     recorded = await tx.record(decision.events, event_id=event_id, actor=principal.actor, source=source)
     if decision.refused:
         return refusal_outcome(decision, recorded)
-    state = await tx.load_cylinder(recorded[0].stream_id.removeprefix("cylinder:"))
+    code = recorded[0].stream_id.removeprefix("cylinder:")
+    state = await tx.load_cylinder(code)
     assert state is not None
-    body = cylinder_view(state, codes)
+    body: dict[str, Any] = cylinder_view(state, codes) if with_state else {"code": code}
     body["event_ids"] = [e.event_id for e in recorded]
     body["warnings"] = [v.to_json() for v in decision.violations]
     return Outcome(status, body)

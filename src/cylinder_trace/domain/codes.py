@@ -6,6 +6,7 @@ A GRAI here is ``0`` + company prefix + asset type (12 digits together) + the GS
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -77,8 +78,10 @@ def make_grai(company_prefix: str, asset_type: int, serial: str) -> Grai:
     return Grai(head=head, check=gs1_check_digit(head), serial=serial)
 
 
+@functools.lru_cache(maxsize=65536)
 def parse_grai(code: str) -> Grai:
-    """Parse and validate a bare GRAI; raises :class:`InvalidCode` naming what is wrong."""
+    """Parse and validate a bare GRAI; raises :class:`InvalidCode` naming what is wrong. (Codes come back
+    often — a cylinder's code in every command about it — so parsed ones are remembered.)"""
     if not isinstance(code, str) or not code:
         raise InvalidCode(str(code), "empty")
     if len(code) < 15:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import MutableMapping, Sequence
+from collections.abc import Mapping, MutableMapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -57,14 +57,26 @@ class CylinderProjection:
         for e in mine:
             by_code.setdefault(e.stream_id.removeprefix("cylinder:"), []).append(e)
         known = {} if known is None else known
-        missing = [c for c in by_code if c not in known]
-        found = await read_states(conn, missing)
+        found = await read_states(conn, [c for c, stream in by_code.items() if not _usable(known, c, stream)])
         rows = []
         for code in sorted(by_code):
             stream = by_code[code]
-            before = known[code] if code in known else found.get(code)
-            after = fold_onto(before, ((e.type, e.data, e.version) for e in stream))
+            held = known.get(code)
+            if held is not None and held.version == stream[-1].version:
+                after: CylinderState | None = held  # the caller has folded these events already
+            else:
+                before = held if _usable(known, code, stream) else found.get(code)
+                after = fold_onto(before, ((e.type, e.data, e.version) for e in stream))
             known[code] = after
             if after is not None:
                 rows.append(cylinder_row(after, stream[-1]))
         await upsert_many(conn, cylinders, ["code"], rows)
+
+
+def _usable(known: Mapping[str, Any], code: str, stream: Sequence[RecordedEvent]) -> bool:
+    """Whether ``known`` holds the code's state right before ``stream`` (or right after it)."""
+    if code not in known:
+        return False
+    held = known[code]
+    version = held.version if held is not None else 0
+    return version in (stream[0].version - 1, stream[-1].version)
