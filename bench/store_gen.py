@@ -25,8 +25,8 @@ from cylinder_trace.domain import events as ev
 from cylinder_trace.domain.canonical import ZERO_HASH, chain_hash
 from cylinder_trace.domain.codes import make_grai
 from cylinder_trace.domain.commands import RegisterCylinder
-from cylinder_trace.domain.policy import load_policy_book
 from cylinder_trace.domain.valves import VALVE_REPORTED
+from cylinder_trace.policy import load_policy_book
 from cylinder_trace.store.event_store import hashed_body
 
 PREFIX = "6901234"

@@ -16,7 +16,7 @@ the batch run one after another; each sees the store as the commands before it l
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final
 
@@ -275,7 +275,7 @@ class Batch:
     async def write(self, projections: Sequence[Projection]) -> list[RecordedEvent]:
         """Store what the batch's commands staged, in the order they ran; returns the events as stored."""
         position = self._next_position  # read under the lock, which nobody else has taken since
-        recorded = [replace(e, position=position + i) for i, e in enumerate(self.staged.events)]
+        recorded = [e._replace(position=position + i) for i, e in enumerate(self.staged.events)]
         await event_store.write_events(self.conn, recorded)
         if self.staged.commands:
             await self.conn.execute(sa.insert(command_log), [

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -52,8 +52,10 @@ class PendingEvent:
     source: str = "api"
 
 
-@dataclass(frozen=True, slots=True)
-class RecordedEvent:
+class RecordedEvent(NamedTuple):
+    """An event as stored. (A named tuple: catching up makes a million of them from database rows, and a
+    tuple is built from a row several times faster than a frozen dataclass.)"""
+
     position: int
     stream_id: str
     version: int
@@ -117,7 +119,7 @@ def _content(stream_id: str, e: PendingEvent | RecordedEvent) -> str:
 
 def _row_to_event(row: sa.Row[Any]) -> RecordedEvent:
     """An ``events`` row as a :class:`RecordedEvent` (the table's columns are the event's fields, in order)."""
-    return RecordedEvent(*row)  # type: ignore[call-arg]
+    return RecordedEvent._make(row)
 
 
 async def lock_appends(conn: AsyncConnection) -> None:
@@ -323,7 +325,7 @@ async def pages_after(conn: AsyncConnection, after: int, page: int = 5000) -> As
     raw: Any = (await conn.get_raw_connection()).driver_connection
     cursor = await raw.cursor(_PG_ALL_AFTER, after)
     while rows := await cursor.fetch(page):
-        yield [RecordedEvent(*r) for r in rows]
+        yield [RecordedEvent._make(r) for r in rows]
 
 
 async def find_event(conn: AsyncConnection, event_id: str) -> RecordedEvent | None:
