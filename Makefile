@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PYTHON ?= python3
 
-.PHONY: run test lint install system-deps-run system-deps-test services bench screenshots
+.PHONY: run test lint install system-deps-run system-deps-test services bench bench-deps screenshots
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,9 @@ test: install system-deps-test services lint
 # the README's screenshots of the desk, taken by the browser test in real Chromium
 screenshots: install system-deps-test
 	CT_SCREENSHOTS_DIR=docs/screenshots $(BIN)/pytest -q tests/e2e/test_desk_browser.py -k screenshots
+
+bench-deps: install
+	$(BIN)/pip install -q -e '.[dev,bench]'
 
 bench: install services
 	$(BIN)/python bench/bench_store.py
