@@ -95,7 +95,7 @@ async def town(base: str) -> str:
 
 
 async def service_side(n: int, register_clients: int, fill_clients: int, run: str, workdir: Path,
-                       profile: Path | None) -> Side:
+                       profile: Path | None, fill_rate: float = 0.0) -> Side:
     async with scratch_database("ct_bench_writes") as name:
         url = sqlalchemy_url(PG_DSN, name)
         await asyncio.to_thread(upgrade, url)
@@ -112,7 +112,7 @@ async def service_side(n: int, register_clients: int, fill_clients: int, run: st
             fills = [post("/api/v1/fills", b, token) for b in fill_bodies(codes)]
             spy = _profile(server.proc.pid, profile) if profile else None
             cpu = server.cpu()
-            filled = await drive(server.port, fills, fill_clients)
+            filled = await drive(server.port, fills, fill_clients, rate=fill_rate)
             fill_cpu = server.cpu() - cpu
             if spy is not None:
                 spy.wait(60)
@@ -177,6 +177,9 @@ async def main() -> None:
     parser.add_argument("--register-clients", type=int, default=32)
     parser.add_argument("--fill-clients", type=int, default=64)
     parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--fill-rate", type=float, default=0.0,
+                        help="also run the service's fills open-loop at this many a second (latency at a load "
+                             "below saturation)")
     parser.add_argument("--eventsourcing", action="store_true")
     parser.add_argument("--profile", type=Path)
     parser.add_argument("--markdown", type=Path)
@@ -199,6 +202,12 @@ async def main() -> None:
             ]
             for row in rows[-4:]:
                 print(row, flush=True)
+            if args.fill_rate:
+                paced = await service_side(args.cylinders, args.register_clients, args.fill_clients, run + "p",
+                                           Path(tmp), None, args.fill_rate)
+                rows.append(line(f"{round_no}: service fills, {args.fill_clients} clients at {args.fill_rate:,.0f}/s "
+                                 "offered (open loop)", paced.fills, paced.fill_cpu, base.fills))
+                print(rows[-1], flush=True)
         if args.eventsourcing:
             rate = eventsourcing_rate(args.cylinders)
             rows.append(f"| eventsourcing recorder (16 threads, 1 event per transaction) | {rate:,.0f} | | | | | |")

@@ -171,18 +171,27 @@ async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bytes]:
     return status, body
 
 
-async def drive(port: int, requests: Sequence[bytes], clients: int, *, keep_bodies: bool = False) -> LoadReport:
+async def drive(port: int, requests: Sequence[bytes], clients: int, *, keep_bodies: bool = False,
+                rate: float = 0.0) -> LoadReport:
     """Send ``requests`` over ``clients`` keep-alive connections, each taking the next request as soon
-    as its previous one is answered."""
+    as its previous one is answered (closed loop: as fast as the server answers). With ``rate`` (per
+    second) the requests are released on a schedule instead, and a request's latency counts from its
+    scheduled time (open loop: what a client waiting on the service sees at that load)."""
     queue = iter(range(len(requests)))
     report = LoadReport(len(requests), 0.0)
     bodies: dict[int, bytes] = {}
+    begin = time.perf_counter()
 
     async def client() -> None:
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
         try:
             for i in queue:
                 started = time.perf_counter()
+                if rate:
+                    due = begin + i / rate
+                    if due > started:
+                        await asyncio.sleep(due - started)
+                    started = due
                 writer.write(requests[i])
                 status, body = await _read_response(reader)
                 report.latencies.append(time.perf_counter() - started)
@@ -192,8 +201,7 @@ async def drive(port: int, requests: Sequence[bytes], clients: int, *, keep_bodi
         finally:
             writer.close()
 
-    started = time.perf_counter()
     await asyncio.gather(*(client() for _ in range(clients)))
-    report.seconds = time.perf_counter() - started
+    report.seconds = time.perf_counter() - begin
     report.bodies = [bodies[i] for i in range(len(requests))] if keep_bodies else []
     return report
