@@ -23,14 +23,14 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from .app.checkpoints import take_checkpoint_if_due
+from .app.fill_authorizations import issue_fill_authorization
+from .app.fill_windows import WindowReport, check_fill_windows
 from .app.services import Services
 from .app.sweeps import run_sweeps
 from .app.unit_of_work import Tx
-from .ingest.authorizations import issue_fill_authorization
 from .ingest.client import Protocol
-from .ingest.commands import CommandRelay
 from .ingest.ingestor import IngestOptions, Ingestor
-from .ingest.windows import WindowReport, check_fill_windows
+from .ingest.relay import CommandRelay
 from .mqtt.url import parse_mqtt_url
 from .settings import Settings
 

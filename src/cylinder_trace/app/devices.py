@@ -11,8 +11,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ..ingest.queries import DeadLetterPage, dead_letter_page, device_status
 from ..store.tables import registry
+from .dead_letters import DeadLetterPage, dead_letter_page
+from .device_status import device_status
 from .policies import today_and_policy
 from .principals import Principal
 from .unit_of_work import UnitOfWork

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+# a failure that waiting can cure (the database or the network), not one of the data: the doors retry it
+from ..store.db import is_transient as is_transient
+
 
 class AppError(Exception):
     """Base of every expected failure a client can cause."""
@@ -45,3 +48,4 @@ class TooLarge(AppError):
     def __init__(self, what: str, limit_bytes: int) -> None:
         super().__init__(f"{what} is larger than {limit_bytes // (1024 * 1024)} MB")
         self.limit_bytes = limit_bytes
+

@@ -3,7 +3,7 @@
 Threads: paho's network thread receives and hands each message to the asyncio loop through a bounded
 :class:`~cylinder_trace.ingest.inbox.Inbox` (when it is full, paho's thread waits and the broker holds
 the rest). The loop takes whatever has arrived as one batch, verifies it, writes it in one transaction
-(:mod:`cylinder_trace.ingest.batch`), and after the commit acknowledges every message of the batch in
+(:mod:`cylinder_trace.app.valve_batches`), and after the commit acknowledges every message of the batch in
 arrival order. A message is never acknowledged before it is durably stored or dead-lettered, so killing
 the process at any moment loses nothing: the broker sends the unacknowledged messages again and the
 ``(valve_id, seq)`` key drops the repeats.
@@ -32,16 +32,17 @@ from typing import Any
 import paho.mqtt.client as mqtt
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
-from ..app.unit_of_work import Tx, UnitOfWork
+from ..app.errors import is_transient
+from ..app.unit_of_work import UnitOfWork
+from ..app.valve_arrivals import DeadLetter
+from ..app.valve_batches import BatchOutcome, Verified, store_batch, store_dead_letters, verify
+from ..app.valve_keys import ValveKeys
 from ..mqtt.protocol import EVENTS_SUBSCRIPTION, STATUS_SUBSCRIPTION, shared_events_subscription
 from ..mqtt.url import MqttUrl, parse_mqtt_url
-from ..store.db import is_transient
 from . import metrics
-from .batch import BatchOutcome, Verified, verify, write_batch, write_dead_letters
 from .client import BufferedClient, Protocol, SessionOptions, configure_transport, connect_kwargs, new_client
-from .decode import DeadLetter, Received
+from .decode import Received, decode
 from .inbox import Inbox, InboxClosed
-from .keys import ValveKeys
 
 log = logging.getLogger("cylinder_trace.ingest")
 
@@ -252,7 +253,7 @@ class Ingestor:
             batch = getter.result()
             metrics.QUEUE_DEPTH.set(len(inbox) + len(batch))
             try:
-                checked: Verified | None = await verify(batch, self.keys)
+                checked: Verified | None = await verify([decode(item) for item in batch], self.keys)
             except Exception:  # e.g. the database is away: the committer verifies again as it retries
                 checked = None
             await out.put((batch, checked))
@@ -282,7 +283,7 @@ class Ingestor:
         while True:
             try:
                 if checked is None:
-                    checked = await verify(batch, self.keys)
+                    checked = await verify([decode(item) for item in batch], self.keys)
                 return await self._write(checked)
             except Exception as exc:
                 if not is_transient(exc):
@@ -298,10 +299,7 @@ class Ingestor:
                 delay = min(delay * 2, 5.0)
 
     async def _write(self, checked: Verified) -> BatchOutcome:
-        async def handler(tx: Tx) -> BatchOutcome:
-            return await write_batch(tx, checked)
-
-        return await self.uow.write(handler)
+        return await store_batch(self.uow, checked)
 
     async def _split(self, batch: list[Received], exc: BaseException) -> None:
         if len(batch) == 1:
@@ -319,10 +317,7 @@ class Ingestor:
         delay = 0.1
         while True:
             try:
-                async def handler(tx: Tx) -> None:
-                    await write_dead_letters(tx, letters)
-
-                await self.uow.write(handler)
+                await store_dead_letters(self.uow, letters)
                 self._count_letters(letters)
                 return
             except Exception as exc:

@@ -10,13 +10,13 @@ from typing import Any
 
 import httpx
 
+from cylinder_trace.app.fill_authorizations import IssuedAuthorization, issue_fill_authorization
 from cylinder_trace.app.principals import admin_principal
 from cylinder_trace.app.services import Services
 from cylinder_trace.app.unit_of_work import Tx
-from cylinder_trace.ingest.authorizations import IssuedAuthorization, issue_fill_authorization
-from cylinder_trace.ingest.batch import BatchOutcome, verify, write_batch
-from cylinder_trace.ingest.decode import Received
-from cylinder_trace.ingest.keys import ValveKeys
+from cylinder_trace.app.valve_batches import BatchOutcome, store_batch, verify
+from cylinder_trace.app.valve_keys import ValveKeys
+from cylinder_trace.ingest.decode import Received, decode
 from cylinder_trace.mqtt.protocol import EventType, build_event, encode, events_topic, status_topic
 from tests.support import factories as f
 
@@ -52,12 +52,8 @@ def status(valve_id: str, online: bool, *, retain: bool = True, at: datetime = T
 
 async def ingest(services: Services, items: Sequence[Received]) -> BatchOutcome:
     """One batch through the ingestor's own verify + transaction, without a broker."""
-    verified = await verify(items, ValveKeys(services.engine))
-
-    async def handler(tx: Tx) -> BatchOutcome:
-        return await write_batch(tx, verified)
-
-    return await services.uow.write(handler)
+    verified = await verify([decode(item) for item in items], ValveKeys(services.engine))
+    return await store_batch(services.uow, verified)
 
 
 async def valve(client: httpx.AsyncClient, valve_id: str, company_id: str = "C1") -> None:

@@ -10,11 +10,11 @@ import httpx
 import sqlalchemy as sa
 
 from cylinder_trace.app.services import Services
+from cylinder_trace.app.valve_batches import BatchOutcome, Verified
 from cylinder_trace.domain.valves import missing_ranges
-from cylinder_trace.ingest.batch import BatchOutcome, Verified
 from cylinder_trace.ingest.ingestor import IngestOptions, Ingestor
-from cylinder_trace.ingest.store import read_missing
 from cylinder_trace.store.tables import dead_letters, valve_messages, valve_status
+from cylinder_trace.store.valve_messages import read_missing
 from tests.support import factories as f
 
 from .helpers import T0, event, ingest, received, signed, smart_cylinder, status, valve

@@ -9,10 +9,10 @@ from typing import Any
 import httpx
 import sqlalchemy as sa
 
+from cylinder_trace.app.fill_authorizations import IssuedAuthorization, issue_fill_authorization
+from cylinder_trace.app.fill_windows import WindowReport, check_fill_windows
 from cylinder_trace.app.services import Services
 from cylinder_trace.app.unit_of_work import Tx
-from cylinder_trace.ingest.authorizations import IssuedAuthorization, issue_fill_authorization
-from cylinder_trace.ingest.windows import WindowReport, check_fill_windows
 from cylinder_trace.mqtt.protocol import parse_ts
 from cylinder_trace.store.tables import valve_authorizations
 from tests.conftest import Clock

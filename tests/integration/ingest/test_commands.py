@@ -13,7 +13,7 @@ import pytest
 
 from cylinder_trace.app.services import Services
 from cylinder_trace.app.sweeps import run_sweeps
-from cylinder_trace.ingest.commands import CommandRelay
+from cylinder_trace.ingest.relay import CommandRelay
 from cylinder_trace.mqtt.protocol import CommandType, command_mac_ok, commands_topic, parse_command_message
 from tests.conftest import Clock
 from tests.integration.broker.subscriber import Subscriber

@@ -12,11 +12,11 @@ from typing import Any, cast
 import pytest
 
 from cylinder_trace.app.unit_of_work import UnitOfWork
-from cylinder_trace.ingest.batch import BatchOutcome, Verified
+from cylinder_trace.app.valve_batches import BatchOutcome, Verified
+from cylinder_trace.app.valve_keys import ValveKeys
 from cylinder_trace.ingest.decode import Received
 from cylinder_trace.ingest.inbox import Inbox
 from cylinder_trace.ingest.ingestor import IngestOptions, Ingestor
-from cylinder_trace.ingest.keys import ValveKeys
 
 
 class RecordingClient:

@@ -7,8 +7,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from cylinder_trace.ingest.decode import DeadLetter, EventMessage, Presence, Received, decode
-from cylinder_trace.ingest.queries import payload_view
+from cylinder_trace.app.dead_letters import payload_view
+from cylinder_trace.app.valve_arrivals import DeadLetter, EventMessage, Presence
+from cylinder_trace.ingest.decode import Received, decode
 from cylinder_trace.mqtt.protocol import EventType, build_event, encode, verify_mac
 
 NOW = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)

@@ -6,10 +6,9 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ..store.tables import registry, registry_secrets
+from ..store.valves import valve_secrets
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,20 +38,17 @@ class ValveKeys:
         return {v: self._keys[v] for v in wanted if v in self._keys}
 
     async def _load(self, valve_ids: set[str], now: float) -> None:
-        query = sa.select(registry.c.id, registry.c.company_id, registry_secrets.c.value.label("secret")).select_from(
-            registry.join(registry_secrets, sa.and_(registry_secrets.c.kind == registry.c.kind,
-                                                    registry_secrets.c.id == registry.c.id,
-                                                    registry_secrets.c.field == "secret")),
-        ).where(registry.c.kind == "valve", registry.c.id.in_(sorted(valve_ids)))
         async with self.engine.connect() as conn:
-            rows = (await conn.execute(query)).all()
+            rows = await valve_secrets(conn, valve_ids)
         found = set()
         for row in rows:
             try:
-                secret = bytes.fromhex(row.secret)
+                secret = bytes.fromhex(row.secret or "")
             except (ValueError, TypeError):
                 continue  # an entry without a usable secret verifies nothing
-            self._keys[row.id] = ValveKey(row.id, secret, row.company_id, now)
-            found.add(row.id)
+            if not secret:
+                continue
+            self._keys[row.valve_id] = ValveKey(row.valve_id, secret, row.company_id, now)
+            found.add(row.valve_id)
         for gone in valve_ids - found:
             self._keys.pop(gone, None)

@@ -1,10 +1,15 @@
 """Lifecycle-relevant valve messages into the history of the cylinder the valve is fitted to.
 
-Runs inside the ingestor's batch transaction, for messages stored for the first time only. Each
-becomes one ``ValveReported`` event (source ``mqtt``, actor ``valve:<id>``, event id derived from
+Runs inside a valve batch's transaction, for messages stored for the first time only. Each becomes one
+``ValveReported`` event (source ``mqtt``, actor ``valve:<id>``, event id derived from
 ``(valve_id, seq)``) carrying the message and the valve rules it breaks under ``violations``; the
 findings projection turns those into findings. Authorizations named by ``fill_started`` and
 ``fill_completed`` are judged and updated in the same transaction.
+
+However many messages a batch holds, this costs a fixed handful of statements: the fitted cylinders,
+the authorizations named, and the cylinders' states and stream heads are each loaded with one query;
+the events are staged in memory (``Tx.record``) and written with the batch's other events; the
+authorizations used are saved with one statement.
 """
 
 from __future__ import annotations
@@ -14,17 +19,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
-import sqlalchemy as sa
-
-from ..app.unit_of_work import Tx
 from ..domain.canonical import format_ts
 from ..domain.events import NewEvent, cylinder_stream
 from ..domain.rules.valves import report_violations
 from ..domain.valves import VALVE_REPORTED, Authorization, FillVerdict, judge_fill_completed, judge_fill_started
 from ..mqtt.protocol import EventType
-from ..store.tables import cylinders
-from .authorizations import lock_authorizations, save_authorization_use
-from .decode import EventMessage
+from ..store.valve_fills import lock_authorizations, save_authorization_uses
+from ..store.valves import fitted_cylinders
+from .batch import Needs
+from .tx import Tx
+from .valve_arrivals import EventMessage
 
 _NAMESPACE: Final = uuid.UUID("0b7f3f4e-5a52-4a8e-9d0e-6c7a2f1d9b31")
 _AUTHORIZED_TYPES: Final = frozenset({EventType.FILL_STARTED, EventType.FILL_COMPLETED})
@@ -36,41 +40,29 @@ def valve_event_id(valve_id: str, seq: int) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class Fitted:
-    code: str
-    company_id: str | None
-
-
-@dataclass(frozen=True, slots=True)
 class LifecycleOutcome:
     appended: int
     #: lifecycle messages of valves not fitted to any cylinder (stored, but in no cylinder's history)
     unfitted: int
 
 
-async def fitted_cylinders(tx: Tx, valve_ids: Sequence[str]) -> dict[str, Fitted]:
-    if not valve_ids:
-        return {}
-    query = sa.select(cylinders.c.code, cylinders.c.smart_valve_id, cylinders.c.company_id).where(
-        cylinders.c.smart_valve_id.in_(sorted(set(valve_ids))))
-    return {r.smart_valve_id: Fitted(r.code, r.company_id) for r in await tx.conn.execute(query)}
-
-
 async def record_lifecycle(tx: Tx, messages: Sequence[EventMessage]) -> LifecycleOutcome:
+    """Append the lifecycle-relevant ``messages`` to their cylinders' histories, each valve's in ``seq``
+    order."""
     relevant = sorted((m for m in messages if m.message.lifecycle_relevant), key=lambda m: m.key)
     if not relevant:
         return LifecycleOutcome(0, 0)
-    fitted = await fitted_cylinders(tx, [m.message.valve_id for m in relevant])
-    auth_ids = [str(m.message.data["auth_id"]) for m in relevant
-                if m.message.type in _AUTHORIZED_TYPES and m.message.valve_id in fitted]
-    auths = await lock_authorizations(tx.conn, auth_ids)
+    fitted = await fitted_cylinders(tx.conn, {m.message.valve_id for m in relevant})
+    auths = await lock_authorizations(tx.conn, [
+        str(m.message.data["auth_id"]) for m in relevant
+        if m.message.type in _AUTHORIZED_TYPES and m.message.valve_id in fitted])
+    await tx.batch.prefetch([Needs(codes=tuple(sorted({c.code for c in fitted.values()})))], ())
     changed: dict[str, Authorization] = {}
-    appended, unfitted = 0, 0
+    appended = 0
     for m in relevant:
         msg = m.message
         cylinder = fitted.get(msg.valve_id)
         if cylinder is None:
-            unfitted += 1
             continue
         verdict: FillVerdict | None = None
         if msg.type in _AUTHORIZED_TYPES:
@@ -94,7 +86,7 @@ async def record_lifecycle(tx: Tx, messages: Sequence[EventMessage]) -> Lifecycl
             "type": msg.type.value,
             "ts": msg.ts_text,
             "data": dict(msg.data),
-            "received_at": format_ts(m.item.received_at),
+            "received_at": format_ts(m.arrival.received_at),
             "violations": [v.to_json() for v in found],
         }
         if verdict is not None:
@@ -103,6 +95,5 @@ async def record_lifecycle(tx: Tx, messages: Sequence[EventMessage]) -> Lifecycl
         await tx.record([event], event_id=valve_event_id(msg.valve_id, msg.seq), actor=f"valve:{msg.valve_id}",
                         source="mqtt")
         appended += 1
-    for auth in changed.values():
-        await save_authorization_use(tx.conn, auth)
-    return LifecycleOutcome(appended, unfitted)
+    await save_authorization_uses(tx.conn, list(changed.values()))
+    return LifecycleOutcome(appended, len(relevant) - appended)

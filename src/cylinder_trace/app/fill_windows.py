@@ -19,10 +19,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final
 
-import sqlalchemy as sa
-
-from ..app.unit_of_work import Tx
-from ..domain import events as ev
 from ..domain.cylinder import fold
 from ..domain.events import NewEvent, cylinder_stream
 from ..domain.rules.valves import fill_unconfirmed, fill_unrecorded
@@ -30,13 +26,14 @@ from ..domain.valves import VALVE_FILL_UNMATCHED, VALVE_REPORTED, window_bounds
 from ..domain.violations import Violation
 from ..store import event_store
 from ..store.projections import checkpoint, save_checkpoint
-from ..store.tables import cylinders, events, valve_authorizations
-from .lifecycle import valve_event_id
+from ..store.valve_fills import mark_window_checked, station_fill_between, station_fills_after, used_unchecked
+from ..store.valves import company_of_cylinder
+from .tx import Tx
+from .valve_lifecycle import valve_event_id
 
 CHECKPOINT: Final = "valve_fill_window"
 ACTOR: Final = "system:valve-fill-window"
 _NAMESPACE: Final = uuid.UUID("5d0c7f0e-2f43-4b59-a0a3-4f0e8f2f6a11")
-_STATION_FILL_TYPES: Final = (ev.CYLINDER_FILLED, ev.refusal_type("fill"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,13 +66,9 @@ async def _unconfirmed(tx: Tx, window: timedelta, limit: int) -> list[Violation]
     """Station fills after the checkpoint whose window has closed, in position order."""
     conn = tx.conn
     after = await checkpoint(conn, CHECKPOINT)
-    fills = (await conn.execute(
-        sa.select(events.c.position, events.c.event_id, events.c.stream_id, events.c.version, events.c.occurred_at)
-        .where(events.c.position > after, events.c.type == ev.CYLINDER_FILLED)
-        .order_by(events.c.position).limit(limit))).all()
     found: list[Violation] = []
     done = after
-    for fill in fills:
+    for fill in await station_fills_after(conn, after, limit):
         if fill.occurred_at + window > tx.now:
             break  # not due yet; later fills wait behind it
         done = fill.position
@@ -104,30 +97,17 @@ async def _unconfirmed(tx: Tx, window: timedelta, limit: int) -> list[Violation]
 async def _unrecorded(tx: Tx, window: timedelta, limit: int) -> list[Violation]:
     """Authorized valve fills whose window has closed and that were not looked at yet."""
     conn = tx.conn
-    query = (sa.select(valve_authorizations)
-             .where(valve_authorizations.c.used_seq.is_not(None), valve_authorizations.c.window_checked_at.is_(None),
-                    valve_authorizations.c.used_at <= tx.now - window)
-             .order_by(valve_authorizations.c.auth_id).limit(limit))
-    if conn.dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
-    due = (await conn.execute(query)).all()
     found: list[Violation] = []
-    for auth in due:
+    for auth in await used_unchecked(conn, tx.now - window, limit):
+        assert auth.used_at is not None and auth.used_seq is not None
         lo, hi = window_bounds(auth.used_at, window)
-        stream = cylinder_stream(auth.cylinder_code)
-        recorded = (await conn.execute(
-            sa.select(events.c.position).where(
-                events.c.stream_id == stream, events.c.type.in_(_STATION_FILL_TYPES),
-                events.c.occurred_at >= lo, events.c.occurred_at <= hi).limit(1))).first()
-        if recorded is None:
-            company = (await conn.execute(sa.select(cylinders.c.company_id).where(
-                cylinders.c.code == auth.cylinder_code))).scalar()
+        if not await station_fill_between(conn, cylinder_stream(auth.cylinder_code), lo, hi):
+            company = await company_of_cylinder(conn, auth.cylinder_code)
             valve_event = valve_event_id(auth.valve_id, auth.used_seq)
             violation = fill_unrecorded(auth.cylinder_code, company, auth.valve_id, tx.policy(), auth.auth_id,
                                         valve_event)
             await _record(tx, auth.cylinder_code, f"unrecorded:{auth.auth_id}", violation, auth.used_at + window,
                           [valve_event])
             found.append(violation)
-        await conn.execute(sa.update(valve_authorizations).where(
-            valve_authorizations.c.auth_id == auth.auth_id).values(window_checked_at=tx.now))
+        await mark_window_checked(conn, auth.auth_id, tx.now)
     return found
