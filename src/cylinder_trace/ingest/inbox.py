@@ -1,10 +1,12 @@
-"""A bounded hand-over from paho's network thread to the asyncio loop, with back-pressure.
+"""The hand-over from paho's network thread to the asyncio loop. It never makes paho's thread wait.
 
-paho calls ``on_message`` on its own thread. :meth:`Inbox.put` takes a slot of a semaphore first: when
-all ``capacity`` slots hold messages not yet committed, paho's thread waits there, stops reading the
-socket, and the broker keeps the rest (it stops sending anyway once its in-flight window of
-unacknowledged messages is full). Slots come back with :meth:`Inbox.release` after a batch is
-committed and acknowledged.
+paho calls ``on_message`` on its own thread, the thread that also answers the broker's keep-alive: if it
+waited here while a batch commits, the broker would drop the connection ("exceeded timeout"). So
+:meth:`Inbox.put` only appends. What bounds the inbox is the broker's flow control: messages are
+acknowledged after their batch is committed, and the broker sends no more unacknowledged QoS 1 messages
+than the client's Receive Maximum (MQTT 5) or its ``max_inflight_messages`` (Mosquitto, MQTT 3.1.1).
+:attr:`Inbox.in_hand` counts what was put and not yet released (:meth:`Inbox.release`, after a batch is
+committed and acknowledged), so the ingestor can tell when that bound is not holding.
 
 The loop is woken at most once per burst (``call_soon_threadsafe`` is a syscall), not once per message.
 """
@@ -14,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections import deque
-from collections.abc import Callable
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
@@ -28,10 +29,11 @@ class Inbox(Generic[T]):
     def __init__(self, loop: asyncio.AbstractEventLoop, capacity: int) -> None:
         if capacity < 1:
             raise ValueError("capacity must be at least 1")
+        #: what the inbox is expected to hold at most (the broker's flow control keeps it there)
         self.capacity = capacity
         self._loop = loop
         self._items: deque[T] = deque()
-        self._slots = threading.Semaphore(capacity)
+        self._in_hand = 0
         self._ready = asyncio.Event()
         self._wake_pending = False
         self._lock = threading.Lock()
@@ -39,16 +41,13 @@ class Inbox(Generic[T]):
 
     # --- producer side (any thread) ----------------------------------------------------------------
 
-    def put(self, item: T, *, should_stop: Callable[[], bool] = lambda: False) -> None:
-        """Wait for a free slot (back-pressure), then hand ``item`` to the loop."""
-        while not self._slots.acquire(timeout=0.5):
-            if self._closed.is_set() or should_stop():
-                raise InboxClosed
+    def put(self, item: T) -> None:
+        """Hand ``item`` to the loop, at once (never waits)."""
         if self._closed.is_set():
-            self._slots.release()
             raise InboxClosed
         with self._lock:
             self._items.append(item)
+            self._in_hand += 1
             wake = not self._wake_pending
             self._wake_pending = True
         if wake:
@@ -56,6 +55,11 @@ class Inbox(Generic[T]):
                 self._loop.call_soon_threadsafe(self._wake)
             except RuntimeError:  # the loop is closed: shutting down
                 raise InboxClosed from None
+
+    @property
+    def in_hand(self) -> int:
+        """Items put and not yet released."""
+        return self._in_hand
 
     # --- consumer side (the loop) ------------------------------------------------------------------
 
@@ -81,10 +85,10 @@ class Inbox(Generic[T]):
         return batch
 
     def release(self, count: int) -> None:
-        """Give back ``count`` slots (their messages are committed and acknowledged, or abandoned)."""
-        for _ in range(count):
-            self._slots.release()
+        """``count`` items are done with (committed and acknowledged, or abandoned)."""
+        with self._lock:
+            self._in_hand = max(0, self._in_hand - count)
 
     def close(self) -> None:
-        """Stop accepting: a producer waiting for a slot gives up with :class:`InboxClosed`."""
+        """Stop accepting: :meth:`put` raises :class:`InboxClosed` from now on."""
         self._closed.set()

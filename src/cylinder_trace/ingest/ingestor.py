@@ -1,12 +1,21 @@
 """The ingestor: subscribe, batch, commit, and only then acknowledge.
 
-Threads: paho's network thread receives and hands each message to the asyncio loop through a bounded
-:class:`~cylinder_trace.ingest.inbox.Inbox` (when it is full, paho's thread waits and the broker holds
-the rest). The loop takes whatever has arrived as one batch, verifies it, writes it in one transaction
-(:mod:`cylinder_trace.app.valve_batches`), and after the commit acknowledges every message of the batch in
-arrival order. A message is never acknowledged before it is durably stored or dead-lettered, so killing
-the process at any moment loses nothing: the broker sends the unacknowledged messages again and the
-``(valve_id, seq)`` key drops the repeats.
+Threads: paho's network thread receives and hands each message to the asyncio loop through an
+:class:`~cylinder_trace.ingest.inbox.Inbox` and never waits for anything there, so it keeps answering
+the broker's keep-alive however long a commit takes. What bounds the messages in hand is the broker's
+flow control: a message is acknowledged only after its batch is committed, and the broker sends no
+more unacknowledged QoS 1 messages than the client's Receive Maximum (MQTT 5, ``receive_maximum``) or
+Mosquitto's ``max_inflight_messages`` (MQTT 3.1.1, ``deploy/mosquitto.conf``). QoS 0 messages (no valve
+sends them; the protocol is QoS 1) are not counted by the broker: past ``inbox_capacity`` they are
+dropped, as QoS 0 allows.
+
+The loop takes whatever has arrived as one batch, verifies it, writes it in one transaction
+(:mod:`cylinder_trace.app.valve_batches`), and after the commit acknowledges every message of the batch
+in arrival order. A message is never acknowledged before it is durably stored or dead-lettered, so
+killing the process at any moment loses nothing: the broker sends the unacknowledged messages again and
+the ``(valve_id, seq)`` key drops the repeats. Batches are written in the order they arrived, one after
+another (a batch that has to be retried holds back the ones behind it), so what a valve sent in ``seq``
+order reaches its cylinder's history in that order.
 
 Sessions are persistent (3.1.1: ``clean_session`` false; 5: ``clean_start`` false and a session expiry)
 so messages published while the ingestor is down wait at the broker. With MQTT 5 several ingestors share
@@ -25,7 +34,7 @@ import logging
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -46,6 +55,17 @@ from .inbox import Inbox, InboxClosed
 
 log = logging.getLogger("cylinder_trace.ingest")
 
+@dataclass(eq=False)
+class _Turn:
+    """A batch's place in line: the batch after it is written once this one is, and acknowledged once
+    this one is done."""
+
+    written: asyncio.Event = field(default_factory=asyncio.Event)
+    #: written (stored or dead-lettered) without a failure
+    ok: bool = False
+    task: asyncio.Task[None] | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class IngestOptions:
     url: str
@@ -53,12 +73,14 @@ class IngestOptions:
     protocol: Protocol = "5"
     #: MQTT 5 shared-subscription group ("" for a plain subscription)
     shared_group: str = "ct-ingest"
-    #: batches committing at once, each in its own transaction (acknowledged in order all the same)
+    #: batches in hand at once: one being written, the next ones verified and waiting their turn (written
+    #: and acknowledged in arrival order)
     commit_concurrency: int = 2
     #: most messages per transaction (2,000 drained a backlog about 24 % faster than 500: per-commit
     #: costs, the disk flush among them, are shared by more messages; ``bench/RESULTS-ingest.md``)
     max_batch: int = 2000
-    #: messages received and not yet committed before paho's thread stops reading
+    #: messages received and not yet committed past which QoS 0 messages are dropped (QoS 1 messages are
+    #: bounded by the broker's flow control: ``receive_maximum``, or Mosquitto's max_inflight_messages)
     inbox_capacity: int = 12000
     #: MQTT 5: unacknowledged messages the broker may send (several batches; see deploy/mosquitto.conf
     #: for 3.1.1)
@@ -75,6 +97,10 @@ class IngestStats:
     stored: int = 0
     duplicates: int = 0
     dead_letters: int = 0
+    #: connections lost (not counting the ones this process closed)
+    disconnects: int = 0
+    #: QoS 0 messages dropped because the inbox was past its capacity
+    dropped: int = 0
 
 
 class Ingestor:
@@ -91,6 +117,7 @@ class Ingestor:
         self._stop_requested: asyncio.Event | None = None
         self._inbox: Inbox[Received] | None = None
         self._client: BufferedClient | None = None
+        self._warned_full = False
 
     # --- paho's thread ----------------------------------------------------------------------------
 
@@ -126,6 +153,8 @@ class Ingestor:
         self.connected.clear()
         metrics.CONNECTED.set(0)
         if not self._stopping.is_set():
+            self.stats.disconnects += 1
+            metrics.DISCONNECTS.inc()
             log.warning("disconnected from the broker (%s); reconnecting", reason)
 
     def _on_message(self, _client: mqtt.Client, _userdata: Any, message: mqtt.MQTTMessage) -> None:
@@ -141,8 +170,18 @@ class Ingestor:
         inbox = self._inbox
         if inbox is None:
             return
+        if inbox.in_hand >= inbox.capacity:
+            if item.qos == 0:  # not counted by the broker's flow control; at most once allows dropping it
+                self.stats.dropped += 1
+                metrics.DROPPED.inc()
+                return
+            if not self._warned_full:
+                self._warned_full = True
+                log.warning("%d messages in hand, more than the inbox's capacity of %d: the broker's flow "
+                            "control (Receive Maximum / max_inflight_messages) is set higher", inbox.in_hand,
+                            inbox.capacity)
         try:
-            inbox.put(item, should_stop=self._stopping.is_set)
+            inbox.put(item)  # never waits: paho's thread must stay free to answer keep-alives
         except InboxClosed:
             return  # shutting down: not acknowledged, so the broker sends it again
 
@@ -161,7 +200,6 @@ class Ingestor:
         finally:
             self._stopping.set()
             self._inbox.close()
-            self._inbox.release(self._inbox.capacity)  # wake paho's thread if it waits for a slot
             await asyncio.to_thread(self._disconnect, client)
 
     def _session(self) -> SessionOptions:
@@ -192,11 +230,12 @@ class Ingestor:
             self._stop_requested.set()
 
     async def _consume(self) -> None:
-        """Two stages, so the CPU work of a batch overlaps the database work of others: the verifier
-        takes batches from the inbox and checks them; each verified batch is committed in a task of its
-        own, up to ``commit_concurrency`` at once (their transactions overlap in the database), and
-        acknowledged after its commit and after the batch before it: acknowledgements keep the order of
-        arrival, as MQTT requires."""
+        """Two stages, so the CPU work of a batch overlaps the database work of another: the verifier
+        takes batches from the inbox and checks them; each verified batch is handled in a task of its
+        own, up to ``commit_concurrency`` at once. A batch is written after the batch before it is
+        written (its valves' messages reach the histories in the order they arrived) and acknowledged
+        after its commit and after the batch before it (acknowledgements keep the order of arrival, as
+        MQTT requires)."""
         assert self._inbox is not None and self._stop_requested is not None
         verified: asyncio.Queue[tuple[list[Received], Verified | None]] = asyncio.Queue(maxsize=1)
         verifier = asyncio.create_task(self._verify_stage(verified), name="ingest verifier")
@@ -210,7 +249,7 @@ class Ingestor:
             if failure is not None:
                 failures.append(failure)
 
-        previous: asyncio.Task[None] | None = None
+        previous: _Turn | None = None
         try:
             while not (verifier.done() and verified.empty()):
                 getter = asyncio.ensure_future(verified.get())
@@ -223,9 +262,12 @@ class Ingestor:
                 if failures:
                     slots.release()
                     raise failures[0]  # a failure of a commit task itself is a bug: let it surface
-                previous = asyncio.create_task(self._handle(batch, checked, previous, slots), name="ingest commit")
-                committing.add(previous)
-                previous.add_done_callback(finished)
+                turn = _Turn()
+                turn.task = asyncio.create_task(self._handle(batch, checked, turn, previous, slots),
+                                                name="ingest commit")
+                committing.add(turn.task)
+                turn.task.add_done_callback(finished)
+                previous = turn
             verifier.result()  # likewise for the verifier
             await asyncio.gather(*committing)
             if failures:
@@ -258,22 +300,30 @@ class Ingestor:
                 checked = None
             await out.put((batch, checked))
 
-    async def _handle(self, batch: list[Received], checked: Verified | None, previous: asyncio.Task[None] | None,
+    async def _handle(self, batch: list[Received], checked: Verified | None, turn: _Turn, previous: _Turn | None,
                       slots: asyncio.Semaphore) -> None:
-        """Commit ``batch``; once it and the batch before it (``previous``) are done, acknowledge it."""
+        """Write ``batch`` once the batch before it (``previous``) is written; acknowledge it once it and
+        the batch before it are done."""
         assert self._inbox is not None
         try:
             self.stats.received += len(batch)
-            outcome = await self._commit(batch, checked)
-            committed_mono = time.monotonic()
             if previous is not None:
-                await asyncio.wait({previous})
-                if previous.cancelled() or previous.exception() is not None:
+                await previous.written.wait()
+                if not previous.ok:
+                    return  # nothing after a failed batch is written or acknowledged: it all comes again
+            outcome = await self._commit(batch, checked)
+            turn.ok = True
+            turn.written.set()
+            committed_mono = time.monotonic()
+            if previous is not None and previous.task is not None:
+                await asyncio.wait({previous.task})
+                if previous.task.cancelled() or previous.task.exception() is not None:
                     return  # acknowledging past an unacknowledged batch would break the order; it all comes again
             self._acknowledge(batch)
             if outcome is not None:
                 self._count(outcome, batch, committed_mono)
         finally:
+            turn.written.set()
             self._inbox.release(len(batch))
             slots.release()
 

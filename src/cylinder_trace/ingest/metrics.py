@@ -33,4 +33,6 @@ COMMIT_FAILURES: Final = Counter(
 )
 QUEUE_DEPTH: Final = Gauge("ct_ingest_queue_depth", "Messages received and not yet committed")
 CONNECTED: Final = Gauge("ct_ingest_connected", "1 while the ingestor is connected to the broker")
+DISCONNECTS: Final = Counter("ct_ingest_disconnects", "Connections to the broker lost (not closed by the ingestor)")
+DROPPED: Final = Counter("ct_ingest_dropped_qos0", "QoS 0 messages dropped because the inbox was past its capacity")
 COMMANDS: Final = Counter("ct_valve_commands", "Commands published to valves", ["cmd"])
