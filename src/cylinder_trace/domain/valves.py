@@ -1,6 +1,6 @@
 """Smart valves, the pure part: device status, sequence gaps and fill authorizations.
 
-No I/O. The ingestor loads rows, hands them to these functions, and stores what comes back.
+No I/O. The valve handlers load rows, hand them to these functions, and store what comes back.
 """
 
 from __future__ import annotations
@@ -46,30 +46,43 @@ class StatusReport:
     #: the ``seq`` of the newest battery reading among them (0: none)
     battery_seq: int = 0
     battery_pct: float | None = None
+    #: the ``seq`` of the newest reading that carried an ``rssi`` (0: none), and that ``rssi``
+    rssi_seq: int = 0
     rssi: float | None = None
+    #: the ``seq`` of the newest reading that carried a ``level_pct`` (0: none), and that level
+    level_seq: int = 0
     level_pct: float | None = None
 
 
 def summarize(valve_id: str, reports: Sequence[Report]) -> StatusReport:
     """One valve's reports (at least one) as a single :class:`StatusReport`: the highest ``seq``, the
-    latest receipt, and the battery reading of the highest ``seq`` (the first of equals). One pass: the
-    ingestor calls this for every valve of every batch."""
+    latest receipt, and each reading (battery, rssi, level) from the highest ``seq`` that carried it (the
+    first of equals). One pass: the ingestor calls this for every valve of every batch."""
     if not reports:
         raise ValueError("nothing to summarize")
     first = reports[0]
-    last_seq, last_seen, battery = first.seq, first.received_at, None
+    last_seq, last_seen = first.seq, first.received_at
+    battery: Report | None = None
+    rssi: Report | None = None
+    level: Report | None = None
     for r in reports:
         if r.seq > last_seq:
             last_seq = r.seq
         if r.received_at > last_seen:
             last_seen = r.received_at
-        if r.battery_pct is not None and r.type in BATTERY_EVENT_TYPES and (battery is None or r.seq > battery.seq):
+        if r.type not in BATTERY_EVENT_TYPES:
+            continue
+        if r.battery_pct is not None and (battery is None or r.seq > battery.seq):
             battery = r
-    if battery is None:
-        return StatusReport(valve_id=valve_id, last_seq=last_seq, last_seen=last_seen)
+        if r.rssi is not None and (rssi is None or r.seq > rssi.seq):
+            rssi = r
+        if r.level_pct is not None and (level is None or r.seq > level.seq):
+            level = r
     return StatusReport(
-        valve_id=valve_id, last_seq=last_seq, last_seen=last_seen, battery_seq=battery.seq,
-        battery_pct=battery.battery_pct, rssi=battery.rssi, level_pct=battery.level_pct,
+        valve_id=valve_id, last_seq=last_seq, last_seen=last_seen,
+        battery_seq=battery.seq if battery else 0, battery_pct=battery.battery_pct if battery else None,
+        rssi_seq=rssi.seq if rssi else 0, rssi=rssi.rssi if rssi else None,
+        level_seq=level.seq if level else 0, level_pct=level.level_pct if level else None,
     )
 
 
@@ -83,25 +96,31 @@ class DeviceStatus:
     battery_pct: float | None = None
     rssi: float | None = None
     level_pct: float | None = None
-    #: the ``seq`` the battery reading came from: an older message never overwrites a newer reading
+    #: the ``seq`` each reading came from: an older message never overwrites a newer reading
     battery_seq: int = 0
+    rssi_seq: int = 0
+    level_seq: int = 0
     #: what the status topic said last (``None``: nothing heard there yet)
     online: bool | None = None
     status_changed_at: datetime | None = None
 
     def merged(self, report: StatusReport) -> DeviceStatus:
-        """The status after ``report``, whatever order reports arrive in (the store applies this rule in
-        one ``INSERT … ON CONFLICT DO UPDATE`` per batch)."""
-        newer = report.battery_seq > self.battery_seq
+        """The status after ``report``. Every field is a maximum (of ``seq``, of receipt time) or the
+        value that came with one, so the result does not depend on the order reports arrive in, as long
+        as a valve's ``seq`` are distinct (each ``(valve_id, seq)`` is stored once)."""
+        battery = report.battery_seq > self.battery_seq
+        rssi = report.rssi_seq > self.rssi_seq
+        level = report.level_seq > self.level_seq
         return replace(
             self,
             last_seq=max(self.last_seq, report.last_seq),
             last_seen=report.last_seen if self.last_seen is None else max(self.last_seen, report.last_seen),
-            battery_seq=max(self.battery_seq, report.battery_seq),
-            battery_pct=report.battery_pct if newer else self.battery_pct,
-            rssi=(report.rssi if report.rssi is not None else self.rssi) if newer else self.rssi,
-            level_pct=(report.level_pct if report.level_pct is not None else self.level_pct) if newer
-            else self.level_pct,
+            battery_seq=report.battery_seq if battery else self.battery_seq,
+            battery_pct=report.battery_pct if battery else self.battery_pct,
+            rssi_seq=report.rssi_seq if rssi else self.rssi_seq,
+            rssi=report.rssi if rssi else self.rssi,
+            level_seq=report.level_seq if level else self.level_seq,
+            level_pct=report.level_pct if level else self.level_pct,
         )
 
     def with_presence(self, online: bool, at: datetime) -> DeviceStatus:

@@ -296,6 +296,9 @@ valve_status = sa.Table(
     sa.Column("rssi", sa.Float, nullable=True),
     sa.Column("level_pct", sa.Float, nullable=True),
     sa.Column("last_seq", sa.BigInteger, nullable=False, server_default="0"),
+    #: the ``seq`` of the message the ``rssi`` / ``level_pct`` came from (as ``battery_seq`` for the battery)
+    sa.Column("rssi_seq", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("level_seq", sa.BigInteger, nullable=False, server_default="0"),
 )
 
 #: what the ingestor could not accept, with the raw payload and why

@@ -17,9 +17,10 @@ from ..domain.valves import DeviceStatus
 from .db import any_of, upsert_many
 from .tables import valve_status
 
-_COLUMNS: Final = ("last_seq", "last_seen", "battery_seq", "battery_pct", "rssi", "level_pct", "online",
-                   "status_changed_at")
-_PG_TYPES: Final = ("bigint", "timestamptz", "bigint", "float8", "float8", "float8", "boolean", "timestamptz")
+_COLUMNS: Final = ("last_seq", "last_seen", "battery_seq", "battery_pct", "rssi_seq", "rssi", "level_seq", "level_pct",
+                   "online", "status_changed_at")
+_PG_TYPES: Final = ("bigint", "timestamptz", "bigint", "float8", "bigint", "float8", "bigint", "float8", "boolean",
+                    "timestamptz")
 _PG_SAVE = sa.text(
     f"INSERT INTO valve_status AS s (valve_id, {', '.join(_COLUMNS)}) "
     "SELECT * FROM unnest(CAST(:valve_id AS varchar[]), "
@@ -29,11 +30,7 @@ _PG_SAVE = sa.text(
 
 
 def _status(row: Any) -> DeviceStatus:
-    return DeviceStatus(
-        last_seq=row.last_seq, last_seen=row.last_seen, battery_pct=row.battery_pct, rssi=row.rssi,
-        level_pct=row.level_pct, battery_seq=row.battery_seq, online=row.online,
-        status_changed_at=row.status_changed_at,
-    )
+    return DeviceStatus(**{c: getattr(row, c) for c in _COLUMNS})
 
 
 async def lock_statuses(conn: AsyncConnection, valve_ids: Sequence[str]) -> dict[str, DeviceStatus]:

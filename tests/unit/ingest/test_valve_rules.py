@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from random import Random
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -122,17 +123,42 @@ _reports = st.lists(st.builds(
     level_pct=st.none() | st.floats(0, 100)), min_size=1, max_size=30)
 
 
+def _newest(reports: list[Report], field: str) -> tuple[int, float | None]:
+    """``(seq, value)`` of the highest-seq battery-type report carrying ``field`` (the first of equals)."""
+    carrying = [r for r in reports if r.type in ("heartbeat", "low_battery") and getattr(r, field) is not None]
+    if not carrying:
+        return 0, None
+    newest = max(carrying, key=lambda r: r.seq)
+    return newest.seq, getattr(newest, field)
+
+
 @given(_reports)
-def test_a_summary_is_the_highest_seq_the_latest_receipt_and_the_battery_of_the_highest_seq(
+def test_a_summary_is_the_highest_seq_the_latest_receipt_and_each_reading_of_its_highest_seq(
     reports: list[Report],
 ) -> None:
     summary = summarize("V1", reports)
     assert summary.last_seq == max(r.seq for r in reports)
     assert summary.last_seen == max(r.received_at for r in reports)
-    readings = [r for r in reports if r.type in ("heartbeat", "low_battery") and r.battery_pct is not None]
-    if not readings:
-        assert (summary.battery_seq, summary.battery_pct, summary.rssi, summary.level_pct) == (0, None, None, None)
-        return
-    newest = max(readings, key=lambda r: r.seq)  # the first of equal seqs
-    assert (summary.battery_seq, summary.battery_pct, summary.rssi, summary.level_pct) == (
-        newest.seq, newest.battery_pct, newest.rssi, newest.level_pct)
+    assert (summary.battery_seq, summary.battery_pct) == _newest(reports, "battery_pct")
+    assert (summary.rssi_seq, summary.rssi) == _newest(reports, "rssi")
+    assert (summary.level_seq, summary.level_pct) == _newest(reports, "level_pct")
+
+
+@given(st.lists(st.builds(
+    Report, seq=st.integers(1, 50), type=st.sampled_from(["heartbeat", "low_battery", "opened"]),
+    received_at=st.integers(0, 100).map(lambda s: T0 + timedelta(seconds=s)),
+    battery_pct=st.none() | st.floats(0, 100), rssi=st.none() | st.floats(-120, 0),
+    level_pct=st.none() | st.floats(0, 100)), min_size=1, max_size=30, unique_by=lambda r: r.seq),
+    st.randoms(use_true_random=False))
+def test_a_status_does_not_depend_on_how_reports_are_batched_or_ordered(reports: list[Report], rng: Random) -> None:
+    """A valve's messages may reach the store in any grouping and order (late ones, several ingestors)."""
+    shuffled = list(reports)
+    rng.shuffle(shuffled)
+    cut = rng.randint(1, len(shuffled))
+    in_two = DeviceStatus().merged(summarize("V1", shuffled[:cut]))
+    if shuffled[cut:]:
+        in_two = in_two.merged(summarize("V1", shuffled[cut:]))
+    one_by_one = DeviceStatus()
+    for r in reports:
+        one_by_one = one_by_one.merged(summarize("V1", [r]))
+    assert in_two == one_by_one == DeviceStatus().merged(summarize("V1", reports))
