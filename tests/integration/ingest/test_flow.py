@@ -12,15 +12,12 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from cylinder_trace.api.main import create_app
-from cylinder_trace.app.services import Services, build_services
+from cylinder_trace.app.services import Services
 from cylinder_trace.app.tx import Tx
 from cylinder_trace.app.valve_batches import BatchOutcome, Verified, write_batch
 from cylinder_trace.ingest.ingestor import IngestOptions, Ingestor
 from cylinder_trace.mqtt.protocol import events_topic
-from cylinder_trace.settings import Settings
 from cylinder_trace.store.tables import valve_messages
-from tests.conftest import ADMIN_TOKEN, Clock
 from tests.support import factories as f
 from tests.support.mosquitto import RunningMosquitto, mosquitto_fixture
 
@@ -29,22 +26,6 @@ from .infra import Publisher
 
 pytestmark = [pytest.mark.postgres, pytest.mark.broker]
 mosquitto = mosquitto_fixture(scope="module")
-
-
-@pytest.fixture
-async def pg_services(pg_url: str, clock: Clock) -> AsyncIterator[Services]:
-    settings = Settings(database_url=pg_url, admin_token=ADMIN_TOKEN, embedded_broker=False, sweep_interval_s=0)
-    services = build_services(settings, clock=clock)
-    yield services
-    await services.close()
-
-
-@pytest.fixture
-async def pg_client(pg_services: Services) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(pg_services.settings, pg_services)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as c:
-        c.headers["Authorization"] = f"Bearer {ADMIN_TOKEN}"
-        yield c
 
 
 async def stored(services: Services) -> int:
