@@ -109,8 +109,9 @@ def landing_url(host: str, port: int) -> str:
 @app.command()
 def ingest(
     client_id: Annotated[str | None, typer.Option(
-        help="MQTT client id; keep it the same across restarts so the persistent session resumes "
-             "(default: <CT_MQTT_CLIENT_ID>-<host>)")] = None,
+        help="MQTT client id; keep it the same across restarts so the persistent session resumes; refused "
+             "while another process on the database holds it (default: the lowest free "
+             "<CT_MQTT_CLIENT_ID>-<host>-<n>)")] = None,
     protocol: Annotated[str | None, typer.Option(help="MQTT protocol: 5 (default) or 3.1.1")] = None,
     max_batch: Annotated[int | None, typer.Option(min=1, help="most messages per transaction [default: 2000]")] = None,
 ) -> None:
@@ -121,8 +122,9 @@ def ingest(
     """
     from dataclasses import replace
 
+    from .app.client_ids import ClientIdTaken
     from .ingest.ingestor import Ingestor
-    from .runtime import ingest_options, tune_gc_for_streaming
+    from .runtime import claim_client_id, ingest_options, tune_gc_for_streaming
 
     settings = get_settings()
     _check_policy(settings)
@@ -135,13 +137,20 @@ def ingest(
 
     async def run() -> None:
         services = build_services(settings)
-        ingestor = Ingestor(services.uow, options)
+        try:
+            claimed = await claim_client_id(services, client_id)
+        except ClientIdTaken as exc:
+            await services.close()
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2) from None
+        ingestor = Ingestor(services.uow, replace(options, client_id=claimed.client_id))
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, ingestor.stop)
         try:
             await ingestor.run()
         finally:
+            await claimed.release()
             await services.close()
         stats = ingestor.stats
         typer.echo(f"ingest stopped: {stats.stored} stored, {stats.duplicates} duplicates, "

@@ -23,6 +23,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from .app.checkpoints import take_checkpoint_if_due
+from .app.client_ids import ClaimedClientId, claim_exact, claim_numbered, numbered
 from .app.fill_authorizations import issue_fill_authorization
 from .app.fill_windows import WindowReport, check_fill_windows
 from .app.services import Services
@@ -59,11 +60,20 @@ def tune_gc_for_streaming() -> None:
 
 
 def default_client_id(settings: Settings, role: str | None = None) -> str:
-    """``<CT_MQTT_CLIENT_ID>[-<role>]-<host>``: stable across restarts of the same process on one host,
-    so a restarted ingestor resumes its persistent session."""
+    """``<CT_MQTT_CLIENT_ID>[-<role>]-<host>``: the base of the numbered ids the processes of one host
+    claim (:func:`claim_client_id`)."""
     host = socket.gethostname().split(".")[0] or "host"
     parts = [settings.mqtt_client_id, *([role] if role else []), host]
     return "-".join(parts)[:64]
+
+
+async def claim_client_id(services: Services, explicit: str | None = None, role: str | None = None) -> ClaimedClientId:
+    """The MQTT client id this process connects with, held until it exits: ``explicit`` as it is
+    (refused while another process holds it), else the lowest free ``<default_client_id>-<n>``, which a
+    restarted process gets back (:mod:`cylinder_trace.app.client_ids`)."""
+    if explicit:
+        return await claim_exact(services.engine, explicit)
+    return await claim_numbered(services.engine, default_client_id(services.settings, role))
 
 
 def is_local(url: str) -> bool:
@@ -106,6 +116,8 @@ class Runtime:
         self.relay: CommandRelay | None = None
         self._broker: Any = None
         self._tasks: list[asyncio.Task[None]] = []
+        #: the MQTT client id of this process's ingestor (the relay's carries the same number)
+        self.client_id: ClaimedClientId | None = None
 
     async def start(self) -> None:
         settings = self.settings
@@ -120,13 +132,18 @@ class Runtime:
                 log.info("embedded MQTT broker listening on %s", settings.mqtt_url)
             except OSError as exc:
                 log.warning("embedded broker not started (%s); using the broker at %s", exc, settings.mqtt_url)
+        if self._want_ingest or self._want_relay:
+            self.client_id = await claim_client_id(self.services, role="serve")
+            log.info("MQTT client id %s", self.client_id.client_id)
         if self._want_ingest:
-            self.ingestor = Ingestor(self.services.uow, ingest_options(settings, default_client_id(settings, "serve")))
+            assert self.client_id is not None
+            self.ingestor = Ingestor(self.services.uow, ingest_options(settings, self.client_id.client_id))
             self._spawn("ingestor", self.ingestor.run)
             self.services.readiness_probes["broker"] = self.ingestor.connected.is_set
         if self._want_relay:
-            self.relay = CommandRelay(self.services.uow, settings.mqtt_url,
-                                      client_id=default_client_id(settings, "commands"),
+            assert self.client_id is not None and self.client_id.number is not None
+            relay_id = numbered(default_client_id(settings, "commands"), self.client_id.number)
+            self.relay = CommandRelay(self.services.uow, settings.mqtt_url, client_id=relay_id,
                                       protocol=mqtt_protocol(settings))
             self._spawn("command relay", self.relay.run)
             self.services.readiness_probes.setdefault("broker", self.relay.connected.is_set)
@@ -186,6 +203,9 @@ class Runtime:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await asyncio.wait_for(task, timeout=15)
         self._tasks.clear()
+        if self.client_id is not None:
+            await self.client_id.release()
+            self.client_id = None
         if self._broker is not None:
             from .mqtt.embedded_broker import stop_embedded_broker
 
