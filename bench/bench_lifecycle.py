@@ -316,7 +316,8 @@ def ingest_phase(broker: RestartableMosquitto, url: str, count: RowCounter, flee
             assert group[0].terminate() == 0  # graceful: the session stays at the broker
             sent = publish(fleet.plan(broker, protocol, per_valve, auths), work)
             group[0].start()
-            if profile is not None:
+            if profile is not None:  # from the connection on: what the process does with the messages
+                group[0].wait_connected()
                 spy = start_profile(group[0], profile / f"ingest-{protocol}.txt")
             first_at, first_rows, done_at = wait_rows(count, before + n, group)
         else:
