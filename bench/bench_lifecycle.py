@@ -22,7 +22,7 @@ The run checks that every message was stored and appended to its cylinder's hist
 counts the ingestor's lost connections (its log, and the broker's log: "exceeded timeout"), and prints
 the ratio to the bare subscriber (target: 0.7 or more, no disconnect). ``--markdown`` adds the run to a
 section "Lifecycle valve events" of the file; ``--profile DIR`` records the ingest process with py-spy
-during the backlog phase, as collapsed stacks (``.venv/bin/pip install py-spy``; summarize them with
+during the backlog phase, as collapsed stacks (``make bench-deps`` installs py-spy; summarize them with
 ``bench/profile_summary.py``).
 
     .venv/bin/python bench/bench_lifecycle.py [--protocol both|5|3.1.1] [--messages 20000] [--valves 100]
