@@ -1,6 +1,6 @@
 """valve status: the seq each reading came from (rssi, level), so a late message never overwrites it
 
-Revision ID: 0009v
+Revision ID: 0010
 Revises: 0009
 Create Date: 2026-12-05
 """
@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = '0009v'
+revision: str = '0010'
 down_revision: str | Sequence[str] | None = '0009'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
