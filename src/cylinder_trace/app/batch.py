@@ -27,7 +27,7 @@ from ..domain.codes import make_grai
 from ..domain.cylinder import CylinderState, state_from_json
 from ..domain.events import cylinder_stream
 from ..store import event_store
-from ..store.db import any_of, upsert_many
+from ..store.db import Write, any_of
 from ..store.event_store import RecordedEvent, StreamHead
 from ..store.projections import Projection, apply_appended, bring_up_to
 from ..store.tables import code_counters, command_log, cylinders, registry, streams
@@ -119,9 +119,8 @@ class Batch:
     async def start(self, projections: Sequence[Projection]) -> None:
         """Take the append lock and bring lagging projections up to the store's end (their tables are
         what the batch reads states from)."""
-        await event_store.lock_appends(self.conn)
-        self._next_position = await event_store.next_position(self.conn)
-        await bring_up_to(self.conn, projections, self._next_position - 1)
+        self._next_position, marks = await event_store.take_append_lock(self.conn)
+        await bring_up_to(self.conn, projections, self._next_position - 1, marks)
 
     async def prefetch(self, needs: Iterable[Needs], event_ids: Iterable[str]) -> None:
         """Load what the commands named, a query per kind of thing."""
@@ -276,20 +275,18 @@ class Batch:
         """Store what the batch's commands staged, in the order they ran; returns the events as stored."""
         position = self._next_position  # read under the lock, which nobody else has taken since
         recorded = [e._replace(position=position + i) for i, e in enumerate(self.staged.events)]
-        await event_store.write_events(self.conn, recorded)
-        if self.staged.commands:
-            await self.conn.execute(sa.insert(command_log), [
-                {"event_id": c.event_id, "kind": c.kind, "body_hash": c.body_hash, "status_code": c.status,
-                 "response": c.response, "recorded_at": self.now} for c in self.staged.commands.values()])
-        await self._save_counters()
+        logged = Write(command_log, [
+            {"event_id": c.event_id, "kind": c.kind, "body_hash": c.body_hash, "status_code": c.status,
+             "response": c.response, "recorded_at": self.now} for c in self.staged.commands.values()])
+        await event_store.write_events(self.conn, recorded, logged, self._counter_write())
         await apply_appended(self.conn, projections, recorded, known={**self._states, **self.staged.states})
         return recorded
 
-    async def _save_counters(self) -> None:
-        moved = sorted(self._counters_moved)
+    def _counter_write(self) -> Write:
+        """The code counters as the batch leaves them: each at the first serial it did not hand out."""
         rows: list[Mapping[str, Any]] = []
-        for prefix, asset_type in moved:
+        for prefix, asset_type in sorted(self._counters_moved):
             free = self._free.get((prefix, asset_type)) or []
             next_serial = free[0] if free else self._serials[(prefix, asset_type)]
             rows.append({"prefix": prefix, "asset_type": asset_type, "next_serial": next_serial})
-        await upsert_many(self.conn, code_counters, ["prefix", "asset_type"], rows)
+        return Write(code_counters, rows, ("prefix", "asset_type"))

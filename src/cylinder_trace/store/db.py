@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -86,18 +88,95 @@ def any_of(conn: AsyncConnection, column: sa.ColumnElement[Any], values: Sequenc
     return column.in_(list(values))
 
 
+@dataclass(frozen=True, slots=True)
+class Write:
+    """Rows for one table, all with the same columns; with ``keys``, an upsert on them (no two rows with
+    the same keys)."""
+
+    table: sa.Table
+    rows: Sequence[Mapping[str, Any]]
+    keys: tuple[str, ...] | None = None
+
+
+async def insert_many(conn: AsyncConnection, table: sa.Table, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Insert rows that all have the same columns, in one statement (PostgreSQL: one array per column)."""
+    await write_together(conn, [Write(table, rows)])
+
+
 async def upsert_many(
     conn: AsyncConnection, table: sa.Table, keys: Sequence[str], rows: Sequence[Mapping[str, Any]]
 ) -> None:
-    """:func:`upsert` of many rows with the same columns in one statement (executemany)."""
-    if not rows:
+    """:func:`upsert` of many rows with the same columns (no two with the same ``keys``) in one statement."""
+    await write_together(conn, [Write(table, rows, tuple(keys))])
+
+
+async def write_together(conn: AsyncConnection, writes: Sequence[Write]) -> None:
+    """Several :class:`Write` at once: on PostgreSQL one statement (each table's rows as one array per
+    column, the tables chained as data-modifying CTEs), one round trip whatever their number; on SQLite
+    one executemany each."""
+    writes = [w for w in writes if w.rows]
+    if not writes:
         return
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    stmt = dialect.insert(table)
-    updates = {k: stmt.excluded[k] for k in rows[0] if k not in keys}
-    on_conflict = (stmt.on_conflict_do_update(index_elements=list(keys), set_=updates) if updates
-                   else stmt.on_conflict_do_nothing(index_elements=list(keys)))
-    await conn.execute(on_conflict, list(rows))
+    if conn.dialect.name != "postgresql":
+        for w in writes:
+            await _sqlite_write(conn, w)
+        return
+    parts, params = [], {}
+    for n, w in enumerate(writes):
+        columns = tuple(w.rows[0])
+        sql, convert = _unnest_statement(w.table, columns, w.keys, f"w{n}_")
+        parts.append(sql)
+        params.update({f"w{n}_{i}": [convert[i](row[c]) for row in w.rows] for i, c in enumerate(columns)})
+    *first, last = parts
+    statement = ("WITH " + ", ".join(f"w{n} AS ({sql})" for n, sql in enumerate(first)) + " " + last) if first \
+        else last
+    await conn.execute(sa.text(statement), params)
+
+
+async def _sqlite_write(conn: AsyncConnection, w: Write) -> None:
+    stmt = sqlite.insert(w.table)
+    if w.keys is not None:
+        updates = {k: stmt.excluded[k] for k in w.rows[0] if k not in w.keys}
+        stmt = (stmt.on_conflict_do_update(index_elements=list(w.keys), set_=updates) if updates
+                else stmt.on_conflict_do_nothing(index_elements=list(w.keys)))
+    await conn.execute(stmt, list(w.rows))
+
+
+@functools.lru_cache(maxsize=256)
+def _unnest_statement(table: sa.Table, columns: tuple[str, ...], keys: tuple[str, ...] | None, prefix: str
+                      ) -> tuple[str, list[Callable[[Any], Any]]]:
+    """``INSERT … SELECT * FROM unnest(:p0, :p1, …)`` for PostgreSQL, and how each value goes into its
+    array (JSON columns travel as text)."""
+    dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
+    arrays: list[str] = []
+    convert: list[Callable[[Any], Any]] = []
+    for i, name in enumerate(columns):
+        column_type = table.c[name].type
+        impl = column_type.dialect_impl(dialect)
+        impl = getattr(impl, "impl", impl)
+        if isinstance(impl, sa.JSON):
+            type_name = "jsonb" if isinstance(impl, postgresql.JSONB) else "json"
+            arrays.append(f"CAST(CAST(:{prefix}{i} AS text[]) AS {type_name}[])")
+            convert.append(_json_text)
+        else:
+            arrays.append(f"CAST(:{prefix}{i} AS {impl.compile(dialect=dialect)}[])")
+            convert.append(_as_is)
+    names = ", ".join(f'"{c}"' for c in columns)
+    sql = f'INSERT INTO "{table.name}" ({names}) SELECT * FROM unnest({", ".join(arrays)})'
+    if keys is not None:
+        updates = [c for c in columns if c not in keys]
+        target = ", ".join(f'"{k}"' for k in keys)
+        sql += (f" ON CONFLICT ({target}) DO UPDATE SET " + ", ".join(f'"{c}" = EXCLUDED."{c}"' for c in updates)
+                if updates else f" ON CONFLICT ({target}) DO NOTHING")
+    return sql, convert
+
+
+def _as_is(value: Any) -> Any:
+    return value
+
+
+def _json_text(value: Any) -> str | None:
+    return None if value is None else dumps_json(value)
 
 
 async def lock_name(conn: AsyncConnection, name: str) -> None:

@@ -17,8 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..domain.canonical import ZERO_HASH, canonical_json, chain_hash, format_ts
 from ..domain.chain import ChainLink, ChainReport, check_chain
-from .db import any_of, upsert_many
-from .tables import events, streams
+from .db import Write, any_of, write_together
+from .tables import events, projection_checkpoints, streams
 
 #: key of the PostgreSQL advisory lock that serializes appends ('CTEV')
 APPEND_LOCK_KEY = 0x43544556
@@ -132,6 +132,21 @@ _LOCK = sa.text("SELECT pg_advisory_xact_lock(:k)")
 _NEXT_POSITION = sa.select(sa.func.coalesce(sa.func.max(events.c.position), 0) + 1)
 
 
+_TAKE_APPEND_LOCK = sa.text("SELECT next_position, checkpoints FROM ct_take_append_lock(:k)")
+
+
+async def take_append_lock(conn: AsyncConnection) -> tuple[int, dict[str, int]]:
+    """:func:`lock_appends`, then the next position and every projection's checkpoint, read after the lock
+    was granted: on PostgreSQL one round trip (a PL/pgSQL function, whose statements each take a new
+    snapshot; migration 0011)."""
+    if conn.dialect.name == "postgresql":
+        row = (await conn.execute(_TAKE_APPEND_LOCK, {"k": APPEND_LOCK_KEY})).one()
+        return int(row.next_position), {str(k): int(v) for k, v in row.checkpoints.items()}
+    await lock_appends(conn)
+    marks = await conn.execute(sa.select(projection_checkpoints.c.name, projection_checkpoints.c.position))
+    return await next_position(conn), {str(r.name): int(r.position) for r in marks}
+
+
 async def next_position(conn: AsyncConnection) -> int:
     """The position the next appended event gets: one past the newest. Read under :func:`lock_appends`,
     positions are handed out without gaps and in commit order."""
@@ -186,24 +201,33 @@ def _row(e: RecordedEvent) -> dict[str, Any]:
     }
 
 
-async def write_events(conn: AsyncConnection, recorded: Sequence[RecordedEvent]) -> None:
-    """Insert events already chained and numbered (under :func:`lock_appends`), and move their streams'
-    heads, in two statements whatever their number. A repeated ``event_id`` or ``(stream_id, version)``
-    raises :class:`EventIdConflict` / :class:`StreamConflict` and leaves the transaction to be rolled back."""
+def event_writes(recorded: Sequence[RecordedEvent]) -> list[Write]:
+    """The rows appending ``recorded`` writes (already chained and numbered, under :func:`lock_appends`): the
+    events, and their streams' new heads."""
     if not recorded:
-        return
+        return []
+    heads: dict[str, RecordedEvent] = {}
+    for e in recorded:
+        heads[e.stream_id] = e
+    return [Write(events, [_row(e) for e in recorded]),
+            Write(streams, [{"stream_id": e.stream_id, "version": e.version, "head_hash": e.hash}
+                            for e in heads.values()], ("stream_id",))]
+
+
+async def write_events(conn: AsyncConnection, recorded: Sequence[RecordedEvent], *also: Write) -> None:
+    """Insert events already chained and numbered (under :func:`lock_appends`), move their streams' heads,
+    and write ``also`` with them — one statement on PostgreSQL. A repeated ``event_id`` or
+    ``(stream_id, version)`` raises :class:`EventIdConflict` / :class:`StreamConflict` and leaves the
+    transaction to be rolled back."""
     try:
-        await conn.execute(sa.insert(events), [_row(e) for e in recorded])
+        await write_together(conn, [*event_writes(recorded), *also])
     except sa.exc.IntegrityError as exc:
+        if not recorded or "events" not in str(exc.orig):
+            raise
         if "event_id" in str(exc.orig):
             raise EventIdConflict(recorded[0].event_id) from exc
         first = recorded[0]
         raise StreamConflict(first.stream_id, first.version - 1, first.version) from exc
-    heads: dict[str, RecordedEvent] = {}
-    for e in recorded:
-        heads[e.stream_id] = e
-    await upsert_many(conn, streams, ["stream_id"], [
-        {"stream_id": e.stream_id, "version": e.version, "head_hash": e.hash} for e in heads.values()])
 
 
 async def _already_recorded(

@@ -9,7 +9,7 @@ this transaction wrote is read back; :func:`catch_up` and :func:`rebuild` page t
 
 from __future__ import annotations
 
-from collections.abc import Callable, MutableMapping, Sequence
+from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from typing import Any, Protocol
 
 import sqlalchemy as sa
@@ -89,10 +89,12 @@ async def catch_up(conn: AsyncConnection, projections: Sequence[Projection], bat
     return read
 
 
-async def bring_up_to(conn: AsyncConnection, projections: Sequence[Projection], newest: int) -> None:
+async def bring_up_to(conn: AsyncConnection, projections: Sequence[Projection], newest: int,
+                      marks: Mapping[str, int] | None = None) -> None:
     """Catch up, from the store, every projection whose checkpoint is not at ``newest`` (the store's
-    newest position): a projection rebuilt or added since the last write."""
-    marks = await checkpoints(conn)
+    newest position): a projection rebuilt or added since the last write. ``marks``: the checkpoints,
+    when the caller has read them."""
+    marks = await checkpoints(conn) if marks is None else marks
     behind = [p for p in projections if marks.get(p.name, 0) != newest]
     if behind:
         await catch_up(conn, behind)
