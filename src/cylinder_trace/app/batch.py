@@ -29,7 +29,7 @@ from ..domain.events import cylinder_stream
 from ..store import event_store
 from ..store.db import Write, any_of
 from ..store.event_store import RecordedEvent, StreamHead
-from ..store.projections import Projection, apply_appended, bring_up_to
+from ..store.projections import Projection, apply_appended, bring_up_to, plan_appended
 from ..store.tables import code_counters, command_log, cylinders, registry, streams
 
 #: how many generated serials are checked against the store with one query
@@ -94,6 +94,22 @@ class Layer:
         self.commands.update(other.commands)
 
 
+#: what a batch loads before its commands run, in one query (PostgreSQL): stream heads with the states of
+#: cylinders, registry entries with the companies they belong to, and the command log
+_PG_PREFETCH = sa.text(
+    "SELECT 's' AS part, s.stream_id AS k1, NULL::varchar AS k2, s.version AS n, s.head_hash AS t, c.state AS j "
+    "FROM streams s LEFT JOIN cylinders c ON c.code = substr(s.stream_id, 10) "
+    "WHERE s.stream_id = ANY(CAST(:streams AS varchar[])) "
+    "UNION ALL SELECT 'r', r.kind, r.id, NULL, NULL, r.data FROM registry r "
+    "WHERE r.id = ANY(CAST(:entry_ids AS varchar[])) AND r.kind = ANY(CAST(:entry_kinds AS varchar[])) "
+    "UNION ALL SELECT 'r', co.kind, co.id, NULL, NULL, co.data FROM registry co WHERE co.kind = 'company' "
+    "AND co.id IN (SELECT r2.company_id FROM registry r2 WHERE r2.id = ANY(CAST(:entry_ids AS varchar[])) "
+    "AND r2.kind = ANY(CAST(:entry_kinds AS varchar[]))) "
+    "UNION ALL SELECT 'c', l.event_id, l.kind, l.status_code, l.body_hash, l.response FROM command_log l "
+    "WHERE l.event_id = ANY(CAST(:event_ids AS varchar[]))"
+)
+assert len(CYLINDER_PREFIX) + 1 == 10, "the prefetch cuts the code out of a cylinder's stream id at 10"
+
 #: the layer of a read that is no command's (nothing of its own staged)
 _NOTHING_STAGED: Final = Layer()
 
@@ -123,7 +139,8 @@ class Batch:
         await bring_up_to(self.conn, projections, self._next_position - 1, marks)
 
     async def prefetch(self, needs: Iterable[Needs], event_ids: Iterable[str]) -> None:
-        """Load what the commands named, a query per kind of thing."""
+        """Load what the commands named: on PostgreSQL in one query (the entries' companies with them), then
+        the cylinders of codes made from those entries; elsewhere a query per kind of thing."""
         needs = list(needs)
         codes: set[str] = set()
         entries: set[tuple[str, str]] = set()
@@ -132,13 +149,49 @@ class Batch:
             codes.update(n.codes)
             entries.update(n.entries)
             named_streams.update(n.streams)
-        await self._load_entries(sorted(e for e in entries if e not in self._entries))
+        wanted_entries = sorted(e for e in entries if e not in self._entries)
+        wanted_streams = sorted({cylinder_stream(c) for c in codes} | named_streams)
+        wanted_logged = sorted(i for i in set(event_ids) if i not in self._logged)
+        if self.conn.dialect.name == "postgresql":
+            await self._load_at_once([s for s in wanted_streams if s not in self._heads], wanted_entries,
+                                     wanted_logged)
+        else:
+            await self._load_entries(wanted_entries)
+            await self._load_cylinders(sorted(c for c in codes if cylinder_stream(c) not in self._heads))
+            await self._load_heads(sorted(s for s in named_streams if s not in self._heads))
+            await self._load_logged(wanted_logged)
+        derived: set[str] = set()
         for n in needs:
             if n.derived_codes is not None:
-                codes.update(n.derived_codes(lambda kind, entry_id: self._entries.get((kind, entry_id))))
-        await self._load_cylinders(sorted(c for c in codes if cylinder_stream(c) not in self._heads))
-        await self._load_heads(sorted(s for s in named_streams if s not in self._heads))
-        await self._load_logged(sorted(i for i in set(event_ids) if i not in self._logged))
+                derived.update(n.derived_codes(lambda kind, entry_id: self._entries.get((kind, entry_id))))
+        await self._load_cylinders(sorted(c for c in derived if cylinder_stream(c) not in self._heads))
+
+    async def _load_at_once(self, stream_ids: Sequence[str], entries: Sequence[tuple[str, str]],
+                            event_ids: Sequence[str]) -> None:
+        """Stream heads (and cylinders' states), registry entries with their companies, and logged commands,
+        in one round trip."""
+        if not (stream_ids or entries or event_ids):
+            return
+        rows = await self.conn.execute(_PG_PREFETCH, {
+            "streams": list(stream_ids), "entry_ids": sorted({i for _, i in entries}),
+            "entry_kinds": sorted({k for k, _ in entries}), "event_ids": list(event_ids)})
+        for part, k1, k2, n, t, j in rows:
+            if part == "s":
+                self._heads[k1] = StreamHead(int(n), str(t))
+                if k1.startswith(CYLINDER_PREFIX):
+                    self._states[k1.removeprefix(CYLINDER_PREFIX)] = state_from_json(j) if j is not None else None
+            elif part == "r":
+                self._entries[(k1, k2)] = dict(j)
+            else:
+                self._logged[k1] = LoggedCommand(k1, k2, t, int(n), j)
+        for stream_id in stream_ids:
+            self._heads.setdefault(stream_id, event_store.EMPTY_HEAD)
+            if stream_id.startswith(CYLINDER_PREFIX):
+                self._states.setdefault(stream_id.removeprefix(CYLINDER_PREFIX), None)
+        for key in entries:
+            self._entries.setdefault(key, None)
+        for event_id in event_ids:
+            self._logged.setdefault(event_id, None)
 
     async def _load_cylinders(self, codes: Sequence[str]) -> None:
         """Heads and states of ``codes`` in one query: a code without a stream is not registered (and an
@@ -278,8 +331,10 @@ class Batch:
         logged = Write(command_log, [
             {"event_id": c.event_id, "kind": c.kind, "body_hash": c.body_hash, "status_code": c.status,
              "response": c.response, "recorded_at": self.now} for c in self.staged.commands.values()])
-        await event_store.write_events(self.conn, recorded, logged, self._counter_write())
-        await apply_appended(self.conn, projections, recorded, known={**self._states, **self.staged.states})
+        known: dict[str, Any] = {**self._states, **self.staged.states}
+        plan = plan_appended(projections, recorded, known)
+        await event_store.write_events(self.conn, recorded, logged, self._counter_write(), *plan.writes)
+        await apply_appended(self.conn, plan, recorded, known)
         return recorded
 
     def _counter_write(self) -> Write:

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..domain.cylinder import CylinderState, fold_onto, state_from_json, state_to_json
-from ..store.db import any_of, upsert_many
+from ..store.db import Write, any_of, upsert_many
 from ..store.event_store import RecordedEvent
 from ..store.tables import cylinders
 
@@ -48,16 +48,14 @@ class CylinderProjection:
     def tables(self) -> Sequence[sa.Table]:
         return (cylinders,)
 
-    async def apply_events(self, conn: AsyncConnection, events: Sequence[RecordedEvent],
-                           known: MutableMapping[str, Any] | None = None) -> None:
-        mine = [e for e in events if e.stream_id.startswith("cylinder:")]
-        if not mine:
-            return
-        by_code: dict[str, list[RecordedEvent]] = {}
-        for e in mine:
-            by_code.setdefault(e.stream_id.removeprefix("cylinder:"), []).append(e)
-        known = {} if known is None else known
-        found = await read_states(conn, [c for c, stream in by_code.items() if not _usable(known, c, stream)])
+    def writes(self, events: Sequence[RecordedEvent], known: MutableMapping[str, Any]) -> list[Write] | None:
+        by_code = _by_code(events)
+        if not all(_usable(known, code, stream) for code, stream in by_code.items()):
+            return None
+        return [Write(cylinders, self._fold(by_code, known, {}), ("code",))] if by_code else []
+
+    def _fold(self, by_code: Mapping[str, Sequence[RecordedEvent]], known: MutableMapping[str, Any],
+              found: Mapping[str, CylinderState]) -> list[dict[str, Any]]:
         rows = []
         for code in sorted(by_code):
             stream = by_code[code]
@@ -70,7 +68,24 @@ class CylinderProjection:
             known[code] = after
             if after is not None:
                 rows.append(cylinder_row(after, stream[-1]))
-        await upsert_many(conn, cylinders, ["code"], rows)
+        return rows
+
+    async def apply_events(self, conn: AsyncConnection, events: Sequence[RecordedEvent],
+                           known: MutableMapping[str, Any] | None = None) -> None:
+        by_code = _by_code(events)
+        if not by_code:
+            return
+        known = {} if known is None else known
+        found = await read_states(conn, [c for c, stream in by_code.items() if not _usable(known, c, stream)])
+        await upsert_many(conn, cylinders, ["code"], self._fold(by_code, known, found))
+
+
+def _by_code(events: Sequence[RecordedEvent]) -> dict[str, list[RecordedEvent]]:
+    by_code: dict[str, list[RecordedEvent]] = {}
+    for e in events:
+        if e.stream_id.startswith("cylinder:"):
+            by_code.setdefault(e.stream_id.removeprefix("cylinder:"), []).append(e)
+    return by_code
 
 
 def _usable(known: Mapping[str, Any], code: str, stream: Sequence[RecordedEvent]) -> bool:

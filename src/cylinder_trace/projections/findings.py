@@ -26,7 +26,7 @@ from ..domain.findings import (
     on_violation,
     violations_in,
 )
-from ..store.db import any_of
+from ..store.db import Write, any_of
 from ..store.event_store import RecordedEvent
 from ..store.tables import finding_evidence, finding_history, findings
 
@@ -173,6 +173,12 @@ class FindingsProjection:
     @property
     def tables(self) -> Sequence[sa.Table]:
         return (findings, finding_evidence, finding_history)
+
+    def writes(self, events: Sequence[RecordedEvent], known: MutableMapping[str, Any]) -> list[Write] | None:
+        """Nothing to write for events that carry no violation and change no finding's status; others are
+        folded with the findings they concern, read first."""
+        concerned = any(violations_in(e.data) or on_status_event(e) is not None for e in events)
+        return None if concerned else []
 
     async def apply_events(self, conn: AsyncConnection, events: Sequence[RecordedEvent],
                            known: MutableMapping[str, Any] | None = None) -> None:

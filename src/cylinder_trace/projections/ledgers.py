@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from ..domain import events as ev
 from ..domain.dates import local_day
 from ..domain.swaps import SWAP_DEPOSIT_REFUNDED, SWAP_EXECUTED
-from ..store.db import any_of, upsert, upsert_many
+from ..store.db import Write, any_of, upsert, upsert_many
 from ..store.event_store import RecordedEvent
 from ..store.tables import customer_checks, subsidy_lines, swap_ledger
 
@@ -35,6 +35,18 @@ class LedgersProjection:
     @property
     def tables(self) -> Sequence[sa.Table]:
         return (subsidy_lines, swap_ledger, customer_checks)
+
+    def writes(self, events: Sequence[RecordedEvent], known: MutableMapping[str, Any]) -> list[Write] | None:
+        """Nothing to write when no event earns a subsidy, is part of a swap or records a safety check; others
+        are applied after reading what they change."""
+        return None if any(self._concerns(e) for e in events) else []
+
+    @staticmethod
+    def _concerns(event: RecordedEvent) -> bool:
+        d = event.data
+        return (isinstance(d.get("subsidy"), dict) or event.stream_id.startswith("swap:")
+                or event.type in (SWAP_EXECUTED, SWAP_DEPOSIT_REFUNDED, ev.SAFETY_CHECK_RECORDED)
+                or (event.type == ev.CYLINDER_DELIVERED and bool((d.get("safety_check") or {}).get("performed"))))
 
     async def apply_events(self, conn: AsyncConnection, events: Sequence[RecordedEvent],
                            known: MutableMapping[str, Any] | None = None) -> None:

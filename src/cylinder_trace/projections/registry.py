@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..domain import events as ev
-from ..store.db import upsert_many
+from ..store.db import Write, upsert_many
 from ..store.event_store import RecordedEvent
 from ..store.tables import registry
 
@@ -31,8 +31,16 @@ class RegistryProjection:
     def tables(self) -> Sequence[sa.Table]:
         return (registry,)
 
+    def writes(self, events: Sequence[RecordedEvent], known: MutableMapping[str, Any]) -> list[Write] | None:
+        rows = self._rows(events)
+        return [Write(registry, rows, ("kind", "id"))] if rows else []
+
     async def apply_events(self, conn: AsyncConnection, events: Sequence[RecordedEvent],
                            known: MutableMapping[str, Any] | None = None) -> None:
+        await upsert_many(conn, registry, ["kind", "id"], self._rows(events))
+
+    @staticmethod
+    def _rows(events: Sequence[RecordedEvent]) -> list[dict[str, Any]]:
         rows: dict[tuple[str, str], dict[str, Any]] = {}
         for event in events:
             found = entry_of(event)
@@ -43,4 +51,4 @@ class RegistryProjection:
                 "kind": kind, "id": entry_id, "company_id": entry.get("company_id"), "data": entry,
                 "version": event.version, "updated_at": event.recorded_at,
             }
-        await upsert_many(conn, registry, ["kind", "id"], [rows[k] for k in sorted(rows)])
+        return [rows[k] for k in sorted(rows)]

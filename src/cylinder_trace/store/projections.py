@@ -10,12 +10,13 @@ this transaction wrote is read back; :func:`catch_up` and :func:`rebuild` page t
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, MutableMapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from .db import upsert_many
+from .db import Write, upsert_many
 from .event_store import RecordedEvent, pages_after
 from .tables import projection_checkpoints
 
@@ -31,6 +32,11 @@ class Projection(Protocol):
         """Bring the rows up to date with ``events`` (consecutive, in position order). ``known``: states the
         caller holds from before ``events`` (cylinder states by code), so the projection need not read them
         back; the projection leaves its new states there."""
+        ...
+
+    def writes(self, events: Sequence[RecordedEvent], known: MutableMapping[str, Any]) -> list[Write] | None:
+        """The rows ``events`` leave, when the projection can tell them without reading (a batch writes them
+        with its events, in one statement); None when it must read first (:meth:`apply_events` runs)."""
         ...
 
 
@@ -100,15 +106,40 @@ async def bring_up_to(conn: AsyncConnection, projections: Sequence[Projection], 
         await catch_up(conn, behind)
 
 
-async def apply_appended(conn: AsyncConnection, projections: Sequence[Projection],
-                         appended: Sequence[RecordedEvent], known: MutableMapping[str, Any] | None = None) -> None:
-    """Apply the events just appended (the newest of the store, in position order) to projections that
-    had seen everything before them (:func:`bring_up_to`), and move their checkpoints."""
+@dataclass(frozen=True, slots=True)
+class Appended:
+    """What the events just appended do to the projections: rows to write with them, and the projections
+    that must read before they write."""
+
+    writes: list[Write]
+    reading: list[Projection]
+
+
+def plan_appended(projections: Sequence[Projection], appended: Sequence[RecordedEvent],
+                  known: MutableMapping[str, Any]) -> Appended:
+    """For events just appended (the newest of the store, in position order) to projections that had seen
+    everything before them (:func:`bring_up_to`): their rows where they can tell them, and the
+    checkpoints."""
     if not appended:
-        return
+        return Appended([], [])
+    writes: list[Write] = []
+    reading: list[Projection] = []
     for p in projections:
+        rows = p.writes(appended, known)
+        if rows is None:
+            reading.append(p)
+        else:
+            writes.extend(rows)
+    writes.append(Write(projection_checkpoints, [{"name": p.name, "position": appended[-1].position}
+                                                 for p in sorted(projections, key=lambda p: p.name)], ("name",)))
+    return Appended(writes, reading)
+
+
+async def apply_appended(conn: AsyncConnection, plan: Appended, appended: Sequence[RecordedEvent],
+                         known: MutableMapping[str, Any]) -> None:
+    """The reading part of :func:`plan_appended` (its writes go with the events')."""
+    for p in plan.reading:
         await p.apply_events(conn, appended, known)
-    await save_checkpoints(conn, {p.name: appended[-1].position for p in projections})
 
 
 async def rebuild(conn: AsyncConnection, projection: Projection,
