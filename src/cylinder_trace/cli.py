@@ -12,7 +12,8 @@ from typing import Annotated, Any
 import typer
 import uvicorn
 
-from .app.principals import NewPrincipal, admin_principal, create_principal
+from .app.errors import AppError
+from .app.principals import NewPrincipal, admin_principal, create_principal, revoke_principal
 from .app.services import build_services
 from .app.unit_of_work import Tx
 from .checkpoint_cli import app as checkpoint_app
@@ -175,11 +176,18 @@ def token_create(
     station_id: Annotated[str | None, typer.Option()] = None,
     staff_id: Annotated[str | None, typer.Option()] = None,
     agency_id: Annotated[str | None, typer.Option()] = None,
+    expires_at: Annotated[datetime | None, typer.Option(
+        formats=["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d"],
+        help="refuse the token from then on (a date is read as its midnight in CT_TIMEZONE)")] = None,
 ) -> None:
     """Create a principal and print its token (shown once; only its hash is stored)."""
+    from zoneinfo import ZoneInfo
+
     settings = get_settings()
     upgrade(settings.database_url)
-    spec = NewPrincipal(role, name, company_id, station_id, staff_id, agency_id)
+    if expires_at is not None and expires_at.tzinfo is None:
+        expires_at = expires_at.replace(tzinfo=ZoneInfo(settings.timezone))
+    spec = NewPrincipal(role, name, company_id, station_id, staff_id, agency_id, expires_at)
 
     async def run() -> tuple[str, str]:
         services = build_services(settings)
@@ -191,8 +199,36 @@ def token_create(
         finally:
             await services.close()
 
-    principal_id, token = asyncio.run(run())
+    try:
+        principal_id, token = asyncio.run(run())
+    except AppError as exc:  # an unknown company, station, staff or agency; a past expires_at
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
     typer.echo(f"id: {principal_id}\ntoken: {token}")
+
+
+@token_app.command("revoke")
+def token_revoke(principal_id: Annotated[str, typer.Argument(help="the id printed when the token was made")]) -> None:
+    """Revoke a token at once: later requests with it are refused (401)."""
+    settings = get_settings()
+    upgrade(settings.database_url)
+
+    async def run() -> dict[str, Any]:
+        services = build_services(settings)
+        try:
+            async def handler(tx: Tx) -> dict[str, Any]:
+                return await revoke_principal(tx.conn, principal_id, admin_principal(), tx.now)
+
+            return await services.uow.write(handler)
+        finally:
+            await services.close()
+
+    try:
+        revoked = asyncio.run(run())
+    except AppError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"revoked: {revoked['id']} ({revoked['role']} {revoked['name']}) at {revoked['revoked_at']}")
 
 
 
@@ -236,7 +272,6 @@ def labels(
     Every code must be registered; a malformed or unknown code stops the command before anything is
     written, naming the code.
     """
-    from .app.errors import AppError
     from .app.labels import company_codes, labels_for
     from .labels.files import write_pdf, write_pngs
     from .labels.render import LabelSpec

@@ -25,7 +25,8 @@ async def principal_of(services: Services, token: str) -> Principal | None:
     """The principal a token stands for now (the API's bearer token, the pages' session), or None."""
 
     async def lookup() -> Principal | None:
-        return await services.uow.read(lambda conn: authenticate(conn, token, services.settings.admin_token))
+        now = services.uow.clock()
+        return await services.uow.read(lambda conn: authenticate(conn, token, services.settings.admin_token, now))
 
     return await services.principals.authenticate(token, lookup)
 
@@ -37,7 +38,7 @@ async def get_principal(
         raise HTTPException(401, "missing bearer token", headers={"WWW-Authenticate": "Bearer"})
     principal = await principal_of(services, credentials.credentials)
     if principal is None:
-        raise HTTPException(401, "unknown or revoked token", headers={"WWW-Authenticate": "Bearer"})
+        raise HTTPException(401, "unknown, expired or revoked token", headers={"WWW-Authenticate": "Bearer"})
     return principal
 
 

@@ -2,17 +2,57 @@
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Annotated, Literal
+import re
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+)
 
+from ..domain.event_time import EventTimeRefused, real_instant
+
+
+def _no_nul(value: str) -> str:
+    """PostgreSQL keeps no NUL character in text: refused at the door, naming the field."""
+    if "\x00" in value:
+        raise ValueError("must not contain the NUL character")
+    return value
+
+
+def _no_number(value: Any) -> Any:
+    """A timestamp is written out (ISO 8601 with its offset), never as a bare number of seconds."""
+    if isinstance(value, int | float) or (isinstance(value, str) and _NUMBER.fullmatch(value.strip())):
+        raise ValueError("a timestamp is written as date, time and offset (ISO 8601), not as a number")
+    return value
+
+
+def _real(value: datetime) -> datetime:
+    try:
+        real_instant(value)
+    except EventTimeRefused as exc:
+        raise ValueError(exc.reason) from None
+    return value
+
+
+_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+NoNul = AfterValidator(_no_nul)
+#: an instant: ISO 8601 with its offset, a real one once the offset is applied (event times, query bounds)
+Instant = Annotated[AwareDatetime, BeforeValidator(_no_number), AfterValidator(_real)]
 Ident = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:\-]+$")]
-Text = Annotated[str, StringConstraints(min_length=1, max_length=500)]
+Text = Annotated[str, StringConstraints(min_length=1, max_length=500), NoNul]
 Phone = Annotated[str, StringConstraints(min_length=5, max_length=20, pattern=r"^\+?[0-9\- ]+$")]
-Code = Annotated[str, StringConstraints(min_length=1, max_length=40)]
+Code = Annotated[str, StringConstraints(min_length=1, max_length=40), NoNul]
 Kg = Annotated[float, Field(ge=0, le=1000)]
+Plate = Annotated[str, StringConstraints(min_length=2, max_length=16), NoNul]
+IdNumber = Annotated[str, StringConstraints(min_length=8, max_length=20, pattern=r"^[0-9A-Za-z]+$")]
 
 
 class Strict(BaseModel):
@@ -27,6 +67,8 @@ class PrincipalIn(Strict):
     station_id: Ident | None = None
     staff_id: Ident | None = None
     agency_id: Ident | None = None
+    #: refused from then on (401); without it the token lasts until revoked
+    expires_at: Instant | None = None
 
 
 class PrincipalOut(BaseModel):
@@ -62,7 +104,7 @@ class StaffIn(Strict):
 
 
 class VehicleIn(Strict):
-    plate: Annotated[str, StringConstraints(min_length=2, max_length=16)]
+    plate: Plate
     company_id: Ident
     permit_no: Text
     permit_valid_until: date
@@ -87,7 +129,7 @@ class CustomerIn(Strict):
     company_id: Ident
     kind: Literal["residential", "non_residential"]
     name: Text
-    id_number: Annotated[str, StringConstraints(min_length=8, max_length=20, pattern=r"^[0-9A-Za-z]+$")]
+    id_number: IdNumber
     phone: Phone
     address: Text
     contract_no: Text | None = None
@@ -120,14 +162,14 @@ class OwnerIn(Strict):
 class CylinderIn(Strict):
     event_id: UUID
     serial: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9]{1,16}$")] | None = None
-    model: Annotated[str, StringConstraints(min_length=1, max_length=20)]
-    manufacturer_code: Annotated[str, StringConstraints(min_length=1, max_length=40)]
+    model: Annotated[str, StringConstraints(min_length=1, max_length=20), NoNul]
+    manufacturer_code: Annotated[str, StringConstraints(min_length=1, max_length=40), NoNul]
     manufactured_on: date
     owner: OwnerIn
     last_inspected_on: date | None = None
     tare_kg: Kg | None = None
     code: Code | None = None
-    occurred_at: AwareDatetime | None = None
+    occurred_at: Instant | None = None
     #: the day the cylinder became the owner's (新进); default: the registration day
     in_service_since: date | None = None
 
@@ -135,18 +177,18 @@ class CylinderIn(Strict):
 class FitValveIn(Strict):
     event_id: UUID
     valve_id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,32}$")]
-    occurred_at: AwareDatetime
+    occurred_at: Instant
 
 
 class SeizeIn(Strict):
     event_id: UUID
     reason: Text
-    occurred_at: AwareDatetime
+    occurred_at: Instant
 
 
 class HandedInBy(Strict):
     name: Text
-    id_number: Annotated[str, StringConstraints(min_length=8, max_length=20, pattern=r"^[0-9A-Za-z]+$")]
+    id_number: IdNumber
     phone: Phone
     address: Text
 
@@ -154,7 +196,7 @@ class HandedInBy(Strict):
 class ScrapIn(Strict):
     event_id: UUID
     reason: Text
-    occurred_at: AwareDatetime
+    occurred_at: Instant
     company_id: Ident | None = None
     #: the inspection agency that destroys it (an inspector's own agency by default)
     agency_id: Ident | None = None
@@ -173,7 +215,7 @@ class FillIn(Strict):
     code: Code
     station_id: Ident
     filler_id: Ident
-    occurred_at: AwareDatetime
+    occurred_at: Instant
     net_mass_kg: Kg
     checks: FillChecks
 
@@ -195,8 +237,8 @@ class DeliveryIn(Strict):
     code: Code
     customer_id: Ident
     worker_id: Ident
-    vehicle_plate: Annotated[str, StringConstraints(min_length=2, max_length=16)] | None = None
-    occurred_at: AwareDatetime
+    vehicle_plate: Plate | None = None
+    occurred_at: Instant
     safety_check: SafetyCheckIn | None = None
 
 
@@ -205,7 +247,7 @@ class CollectionIn(Strict):
     code: Code
     customer_id: Ident
     worker_id: Ident
-    occurred_at: AwareDatetime
+    occurred_at: Instant
     residual_kg: Kg | None = None
 
 
@@ -213,7 +255,7 @@ class InspectionIn(Strict):
     event_id: UUID
     code: Code
     agency_id: Ident
-    occurred_at: AwareDatetime
+    occurred_at: Instant
     result: Literal["pass", "fail"]
     converted_to_single_phase: bool = False
 
@@ -232,7 +274,7 @@ class SafetyCheckRecordIn(Strict):
     event_id: UUID
     customer_id: Ident
     worker_id: Ident
-    occurred_at: AwareDatetime
+    occurred_at: Instant
     notice_given: bool
     customer_signed: bool
     hazards: list[Hazard] = Field(default_factory=list, max_length=50)
@@ -256,14 +298,14 @@ class SwapIn(Strict):
     old_code: Code
     new_code: Code
     customer_id: Ident
-    occurred_at: AwareDatetime
+    occurred_at: Instant
     residual_kg: Kg
     recycle_price_cny: Cny | None = None
 
 
 class RefundDepositIn(Strict):
     event_id: UUID
-    occurred_at: AwareDatetime
+    occurred_at: Instant
     returned_code: Code
 
 
@@ -274,9 +316,9 @@ class LabelSheetIn(Strict):
 
 class ReportIn(Strict):
     kind: Literal["illegal_dealer", "black_cylinder", "other"]
-    code: Annotated[str, StringConstraints(max_length=40, strip_whitespace=True)] | None = None
-    description: Annotated[str, StringConstraints(min_length=1, max_length=2000, strip_whitespace=True)]
-    contact: Annotated[str, StringConstraints(max_length=100, strip_whitespace=True)] | None = None
+    code: Annotated[str, StringConstraints(max_length=40, strip_whitespace=True), NoNul] | None = None
+    description: Annotated[str, StringConstraints(min_length=1, max_length=2000, strip_whitespace=True), NoNul]
+    contact: Annotated[str, StringConstraints(max_length=100, strip_whitespace=True), NoNul] | None = None
 
 
 class ReportOut(BaseModel):

@@ -31,10 +31,10 @@ from ..domain.rules import subsidies
 from ..domain.rules.facts import AgencyFacts
 from ..store.event_store import RecordedEvent
 from ..store.tables import cylinders, subsidy_lines
-from . import fill_checks
+from . import fill_checks, work_scope
 from .batch import EntryLookup
-from .errors import Conflict, InvalidInput, NotFound
-from .policies import rule_day
+from .errors import Conflict, Forbidden, InvalidInput, NotFound
+from .policies import day_of, rule_day
 from .principals import Principal
 from .registries import require_entry
 from .unit_of_work import Needs, Outcome, Tx
@@ -183,7 +183,7 @@ async def register_cylinder(
     census imports thousands; their answers are kept in the command log)."""
     if (reg.owner_company_id is None) == (reg.owner_customer_id is None):
         raise InvalidInput("owner", "give exactly one of company_id or customer_id")
-    day, policy = rule_day(tx, reg.occurred_at)
+    day, policy = rule_day(tx, reg.occurred_at, made_on=reg.manufactured_on)
     try:
         policy.model(reg.model)
     except UnknownModel as exc:
@@ -266,11 +266,14 @@ async def _record(
     return Outcome(status, body)
 
 
-async def existing_cylinder(tx: Tx, code: str, field: str = "code") -> CylinderState:
-    """The cylinder a command names (``field``: the body field the code came in); 404 when unknown."""
+async def existing_cylinder(tx: Tx, code: str, field: str = "code", at: datetime | None = None) -> CylinderState:
+    """The cylinder a command names (``field``: the body field the code came in); 404 when unknown.
+    ``at``: the command's event time, checked against the cylinder (not before it was made)."""
     state = await tx.load_cylinder(parse_code(code, field))
     if state is None:
         raise NotFound("cylinder", code)
+    if at is not None:
+        day_of(tx, at, made_on=state.manufactured_on)
     return state
 
 
@@ -278,8 +281,12 @@ async def record_fill(tx: Tx, event_id: str, cmd: RecordFill, principal: Princip
     principal.require("admin", "station_operator", "company_admin")
     station = await require_entry(tx, "station", cmd.station_id, "station_id")
     principal.require_company(station["company_id"])
+    principal.require_station(cmd.station_id)
     filler = await require_entry(tx, "staff", cmd.filler_id, "filler_id")
+    work_scope.require_of_company(filler, str(station["company_id"]), "filler_id", "the filler")
     state = await tx.load_cylinder(parse_code(cmd.code))
+    if state is not None:
+        day_of(tx, cmd.occurred_at, made_on=state.manufactured_on)
     ctx = await fill_checks.fill_context(tx, station, filler, cmd.occurred_at, cmd.net_mass_kg, cmd.checks)
     return await _record(tx, decide.fill(state, cmd, [fill_rules.fill_check(ctx)]), event_id, principal, codes)
 
@@ -289,12 +296,17 @@ async def record_delivery(
 ) -> Outcome:
     principal.require("admin", "delivery_worker", "company_admin", "station_operator")
     customer = await require_entry(tx, "customer", cmd.customer_id, "customer_id")
-    principal.require_company(customer["company_id"])
+    company_id = str(customer["company_id"])
+    principal.require_company(company_id)
     worker = await require_entry(tx, "staff", cmd.worker_id, "worker_id")
+    work_scope.require_of_company(worker, company_id, "worker_id", "the worker")
     vehicle = None
     if cmd.vehicle_plate is not None:
         vehicle = await require_entry(tx, "vehicle", cmd.vehicle_plate, "vehicle_plate")
-    state = await existing_cylinder(tx, cmd.code)
+        work_scope.require_of_company(vehicle, company_id, "vehicle_plate", "the vehicle")
+    state = await existing_cylinder(tx, cmd.code, at=cmd.occurred_at)
+    work_scope.require_cylinder_of(principal, state, company_id)
+    work_scope.require_owner_receives(state, cmd.customer_id)
     ctx = await fill_checks.delivery_context(tx, customer, cmd.occurred_at, worker=worker, vehicle=vehicle,
                                              safety_check=cmd.safety_check, excluding=(state.code,))
     checks = [delivery_rules.delivery_check(ctx)]
@@ -306,9 +318,13 @@ async def record_collection(
 ) -> Outcome:
     principal.require("admin", "delivery_worker", "company_admin", "station_operator")
     customer = await require_entry(tx, "customer", cmd.customer_id, "customer_id")
-    principal.require_company(customer["company_id"])
-    await require_entry(tx, "staff", cmd.worker_id, "worker_id")
-    state = await existing_cylinder(tx, cmd.code)
+    company_id = str(customer["company_id"])
+    principal.require_company(company_id)
+    worker = await require_entry(tx, "staff", cmd.worker_id, "worker_id")
+    work_scope.require_of_company(worker, company_id, "worker_id", "the worker")
+    state = await existing_cylinder(tx, cmd.code, at=cmd.occurred_at)
+    work_scope.require_cylinder_of(principal, state, company_id)
+    work_scope.require_at_customer(state, cmd.customer_id)
     return await _record(tx, decide.collect(state, cmd), event_id, principal, codes)
 
 
@@ -317,17 +333,17 @@ async def record_inspection(
 ) -> Outcome:
     principal.require("admin", "inspector")
     agency = AgencyFacts.from_entry(await require_entry(tx, "agency", cmd.agency_id, "agency_id"))
-    if principal.agency_id is not None and principal.agency_id != cmd.agency_id:
-        raise InvalidInput("agency_id", "an inspector records only for its own agency")
-    state = await existing_cylinder(tx, cmd.code)
+    if principal.role == "inspector" and principal.agency_id != cmd.agency_id:
+        raise Forbidden(f"this token records inspections only for agency {principal.agency_id}")
+    state = await existing_cylinder(tx, cmd.code, at=cmd.occurred_at)
     day, policy = rule_day(tx, cmd.occurred_at)
     decision = decide.inspect(state, cmd, policy, [inspection_rules.inspection_check(agency, day)], day=day)
     return await _record(tx, decision, event_id, principal, codes)
 
 
 async def fit_valve(tx: Tx, event_id: str, cmd: FitValve, principal: Principal, codes: CodeSettings) -> Outcome:
-    principal.require("admin", "company_admin", "station_operator", "inspector")
-    state = await existing_cylinder(tx, cmd.code)
+    principal.require("admin", "company_admin", "station_operator")
+    state = await existing_cylinder(tx, cmd.code, at=cmd.occurred_at)
     valve = await require_entry(tx, "valve", cmd.valve_id, "valve_id")
     principal.require_company(state.company_id)
     if valve["company_id"] != state.company_id:
@@ -358,13 +374,13 @@ async def _smart_valve_subsidies(tx: Tx, code: str, valve_id: str) -> subsidies.
 
 async def seize(tx: Tx, event_id: str, cmd: SeizeCylinder, principal: Principal, codes: CodeSettings) -> Outcome:
     principal.require("admin", "regulator", "inspector")
-    state = await existing_cylinder(tx, cmd.code)
+    state = await existing_cylinder(tx, cmd.code, at=cmd.occurred_at)
     return await _record(tx, decide.seize(state, cmd), event_id, principal, codes)
 
 
 async def scrap(tx: Tx, event_id: str, cmd: ScrapCylinder, principal: Principal, codes: CodeSettings) -> Outcome:
     principal.require("admin", "regulator", "inspector", "company_admin")
-    state = await existing_cylinder(tx, cmd.code)
+    state = await existing_cylinder(tx, cmd.code, at=cmd.occurred_at)
     company_id = cmd.company_id or principal.company_id
     if company_id is not None:
         await require_entry(tx, "company", company_id, "company_id")

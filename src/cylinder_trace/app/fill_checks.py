@@ -42,6 +42,7 @@ from .policies import rule_day
 from .principals import Principal
 from .registries import require_entry
 from .unit_of_work import Needs, Outcome, Tx
+from .work_scope import require_of_company
 
 
 # --- the authorization hook ---------------------------------------------------------------------
@@ -123,7 +124,9 @@ async def check_fill(tx: Tx, req: CheckFill, principal: Principal,
     principal.require("admin", "company_admin", "station_operator")
     station = await require_entry(tx, "station", req.station_id, "station_id")
     principal.require_company(str(station["company_id"]))
+    principal.require_station(req.station_id)
     filler = await require_entry(tx, "staff", req.filler_id, "filler_id") if req.filler_id else None
+    require_of_company(filler, str(station["company_id"]), "filler_id", "the filler")
     try:
         code = parse_grai(req.code).code
     except InvalidCode as exc:
@@ -163,7 +166,8 @@ async def record_safety_check(tx: Tx, event_id: str, cmd: RecordSafetyCheck, pri
     principal.require("admin", "company_admin", "station_operator", "delivery_worker")
     customer = await require_entry(tx, "customer", cmd.customer_id, "customer_id")
     principal.require_company(str(customer["company_id"]))
-    await require_entry(tx, "staff", cmd.worker_id, "worker_id")
+    worker = await require_entry(tx, "staff", cmd.worker_id, "worker_id")
+    require_of_company(worker, str(customer["company_id"]), "worker_id", "the worker")
     day, policy = rule_day(tx, cmd.occurred_at)
     found = hazards_found(CustomerFacts.from_entry(customer), cmd.hazards, day, policy)
     stream = safety_check_stream(cmd.customer_id)

@@ -93,7 +93,7 @@ async def read_finding(conn: AsyncConnection, caller: Principal, finding_id: str
     row = (await conn.execute(sa.select(findings).where(findings.c.id == finding_id))).first()
     if row is None:
         raise NotFound("finding", finding_id)
-    if not caller.can_read_company(row.company_id):
+    if not caller.can_read_records_of(row.company_id):
         raise Forbidden("this token may read only its own company's findings")
     body = finding_json(row)
     evidence = (await conn.execute(sa.select(finding_evidence).where(finding_evidence.c.finding_id == finding_id)

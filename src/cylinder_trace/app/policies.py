@@ -4,25 +4,28 @@ one the :class:`UnitOfWork`. A day no policy table covers is a 422 naming the fi
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from ..domain.dates import local_day
+from ..domain.event_time import EventTimeRefused, check_event_time
 from ..domain.policy import NoPolicy, Policy
 from .errors import InvalidInput
 from .unit_of_work import Tx, UnitOfWork
 
 
-def day_of(tx: Tx, at: datetime, field: str = "occurred_at") -> date:
-    """The local (jurisdiction) calendar day of ``at``."""
+def day_of(tx: Tx, at: datetime, field: str = "occurred_at", made_on: date | None = None) -> date:
+    """The local (jurisdiction) calendar day of an event at ``at``, once the event-time rule holds
+    (``domain/event_time.py``; ``made_on``: the cylinder's manufacture date); 422 naming ``field`` else."""
     try:
-        return tx.today(at)
-    except OverflowError:
-        raise InvalidInput(field, "lies outside the calendar") from None
+        tolerance = timedelta(minutes=tx.policy().event_time_future_tolerance_minutes)
+        return check_event_time(at, now=tx.now, future_tolerance=tolerance, timezone=tx.timezone, made_on=made_on)
+    except EventTimeRefused as exc:
+        raise InvalidInput(field, exc.reason) from None
 
 
-def rule_day(tx: Tx, at: datetime, field: str = "occurred_at") -> tuple[date, Policy]:
+def rule_day(tx: Tx, at: datetime, field: str = "occurred_at", made_on: date | None = None) -> tuple[date, Policy]:
     """The local day an action happened on and the policy in force that day (422 when there is none)."""
-    day = day_of(tx, at, field)
+    day = day_of(tx, at, field, made_on)
     try:
         return day, tx.policy(day)
     except NoPolicy as exc:

@@ -127,6 +127,9 @@ async def create_entry(tx: Tx, kind: RegistryKind, entry: dict[str, Any], princi
     entry_id = str(entry[kind.id_field])
     existing = await _entry_with_secrets(tx.conn, kind, entry_id)
     if existing is not None:
+        if not principal.can_read_records_of(entry_company(kind, existing)):
+            # another company's entry: neither its values nor that it could be changed are told
+            raise Conflict(f"the {kind.id_field} {entry_id!r} is taken: choose another")
         if existing == {**entry, **_secrets_of(kind, entry)}:
             return Outcome(200, public_view(kind, existing))
         raise Conflict(f"{kind.kind} {entry_id!r} exists with other values; change it with PATCH")

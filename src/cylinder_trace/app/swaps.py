@@ -18,6 +18,7 @@ from .policies import policy_on, rule_day
 from .principals import Principal
 from .registries import require_entry
 from .unit_of_work import Needs, Outcome, Tx, UnitOfWork
+from .work_scope import require_cylinder_of
 
 SWAP_ROLES = ("admin", "company_admin", "station_operator", "delivery_worker")
 
@@ -53,8 +54,12 @@ async def execute_swap(tx: Tx, event_id: str, cmd: ExecuteSwap, caller: Principa
     customer = await require_entry(tx, "customer", cmd.customer_id, "customer_id")
     company_id = str(customer["company_id"])
     caller.require_company(company_id)
-    old = await existing_cylinder(tx, cmd.old_code, "old_code")
-    new = await existing_cylinder(tx, cmd.new_code, "new_code")
+    old = await existing_cylinder(tx, cmd.old_code, "old_code", at=cmd.occurred_at)
+    new = await existing_cylinder(tx, cmd.new_code, "new_code", at=cmd.occurred_at)
+    # another company's cylinder is refused before the rules: nothing of it is told, nothing is written
+    # into its stream
+    require_cylinder_of(caller, old, company_id, "old_code")
+    require_cylinder_of(caller, new, company_id, "new_code")
     if old.code == new.code:
         raise InvalidInput("new_code", "must differ from old_code")
     day, policy = rule_day(tx, cmd.occurred_at)
@@ -94,7 +99,7 @@ async def refund_deposit(tx: Tx, event_id: str, cmd: RefundDeposit, caller: Prin
         raise InvalidInput("swap_id", str(exc)) from None
     except swaps.AlreadyRefunded as exc:
         raise Conflict(str(exc)) from None
-    returned = await existing_cylinder(tx, cmd.code, "returned_code")
+    returned = await existing_cylinder(tx, cmd.code, "returned_code", at=cmd.occurred_at)
     if returned.owner.company_id != swap.company_id:
         raise InvalidInput("returned_code", f"cylinder {returned.code} is not a cylinder of company {swap.company_id}")
     if returned.status == "at_customer" and returned.customer_id != swap.customer_id:

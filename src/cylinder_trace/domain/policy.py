@@ -51,6 +51,8 @@ class Policy:
     obsolete_models: tuple[str, ...] = ("YSP118-II",)
     #: a finding's rectification deadline, in days after the day it opened, by severity (整改期限)
     rectification_days: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_RECTIFICATION_DAYS))
+    #: how far after now an event time may lie (clocks run ahead); later is refused (``domain/event_time.py``)
+    event_time_future_tolerance_minutes: int = 60
 
     def model(self, name: str) -> ModelSpec:
         try:

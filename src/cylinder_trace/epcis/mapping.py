@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Final, Literal
 from zoneinfo import ZoneInfo
 
@@ -62,7 +62,12 @@ def biz_steps_for_query(biz_step: str) -> list[str]:
 
 
 def _offset(moment: datetime, timezone: str) -> tuple[str, str]:
-    local = moment.astimezone(ZoneInfo(timezone))
+    """The time in the jurisdiction's zone, and its offset. A time stored before event times were checked
+    (``domain/event_time.py``) may lie off the calendar there: it is written in UTC instead."""
+    try:
+        local = moment.astimezone(ZoneInfo(timezone))
+    except OverflowError:
+        local = moment.astimezone(UTC)
     text = local.isoformat(timespec="milliseconds")
     return text, text[-6:]
 

@@ -136,6 +136,11 @@ principals = sa.Table(
     sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
     sa.Column("created_at", UtcDateTime, nullable=False),
     sa.Column("created_by", sa.String(64), nullable=False),
+    #: refused from then on (``None``: never expires)
+    sa.Column("expires_at", UtcDateTime, nullable=True),
+    #: revoked (``DELETE /api/v1/principals/{id}``): refused from then on, by whom
+    sa.Column("revoked_at", UtcDateTime, nullable=True),
+    sa.Column("revoked_by", sa.String(64), nullable=True),
 )
 
 #: who read what unmasked (customer ID numbers)
@@ -148,6 +153,7 @@ audit_log = sa.Table(
     sa.Column("action", sa.String(80), nullable=False),
     sa.Column("subject", sa.String(200), nullable=False),
 )
+sa.Index("ix_audit_log_at", audit_log.c.at)
 
 # --- findings ledger (隐患台账) and money ledgers ----------------------------------------------------
 

@@ -143,9 +143,9 @@ async def test_safety_checks_hazards_and_supply_suspension(client: httpx.AsyncCl
     assert (hazard["due_on"], hazard["severity"], hazard["subject"]) == ("2026-12-05", "high", "customer:U1")
 
     code2 = (await f.cylinder(client))["code"]
+    clock.advance(days=8)  # to 2026-12-06: the events below lie in the past, as event times must
     assert (await f.fill(client, code2, at="2026-12-05T09:00:00+08:00")).status_code == 201
     # due today: supply continues; the day after: suspended
-    clock.advance(days=8)
     on_due_day = await f.deliver(client, code2, at="2026-12-05T23:59:00+08:00")
     assert on_due_day.status_code == 201
     await f.ok(await collect(client, code2, "2026-12-06T08:00:00+08:00"), 201)
@@ -159,7 +159,7 @@ async def test_safety_checks_hazards_and_supply_suspension(client: httpx.AsyncCl
     assert (await f.deliver(client, code2, at="2026-12-06T11:00:00+08:00")).status_code == 201
 
 
-async def test_days_are_shanghai_days(client: httpx.AsyncClient) -> None:
+async def test_days_are_shanghai_days(client: httpx.AsyncClient, clock: Clock) -> None:
     """17:00 UTC on 29 September is already 30 September in Asia/Shanghai: the smart-valve rule applies."""
     await f.town(client)
     late = (await f.cylinder(client, occurred_at="2023-09-29T17:00:00Z"))["code"]
@@ -173,6 +173,7 @@ async def test_days_are_shanghai_days(client: httpx.AsyncClient) -> None:
         "result": "pass"}), 201)
     assert inspected["last_inspected_on"] == "2026-11-28" and inspected["next_inspection_due"] == "2030-11-28"
     # a fill recorded at 23:30 UTC on the due day's eve is on the due day in Shanghai: fine
+    clock.advance(days=2)  # the fills below happened before now
     due = (await f.cylinder(client, manufactured_on="2022-11-29"))["code"]  # due 2026-11-29
     assert (await f.fill(client, due, at="2026-11-28T17:30:00Z")).status_code == 201
     also_due = (await f.cylinder(client, manufactured_on="2022-11-29"))["code"]

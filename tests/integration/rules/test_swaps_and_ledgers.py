@@ -12,6 +12,7 @@ import httpx
 from cylinder_trace.app.services import Services
 from cylinder_trace.projections.ledgers import LedgersProjection
 from cylinder_trace.store.projections import rebuild
+from tests.conftest import Clock
 from tests.support import factories as f
 
 from .helpers import NOW, fit, new_cylinder, rules, xlsx_rows
@@ -56,7 +57,7 @@ async def test_quote_at_the_anniversaries(client: httpx.AsyncClient) -> None:
                                                            "residual_kg": 0})).status_code == 422  # no policy
 
 
-async def test_each_branch_and_the_old_cylinder_path(client: httpx.AsyncClient) -> None:
+async def test_each_branch_and_the_old_cylinder_path(client: httpx.AsyncClient, clock: Clock) -> None:
     await f.town(client)
     old_free = await user_cylinder(client, "2024-01-01")
     old_fee = await user_cylinder(client, "2020-06-01")
@@ -94,6 +95,7 @@ async def test_each_branch_and_the_old_cylinder_path(client: httpx.AsyncClient) 
                                 "topup_kg": 5.5}
     # refund the deposit: once, and only for a swap that took one
     sid = recycle["swap_id"]
+    clock.advance(days=23)  # the refund below happens on 2026-12-20
     refund = {"event_id": f.eid(), "occurred_at": "2026-12-20T10:00:00+08:00", "returned_code": recycle["new_code"]}
     assert (await client.post(f"/api/v1/swaps/{free['swap_id']}/refund-deposit", json=refund)).status_code == 422
     refunded = await f.ok(await client.post(f"/api/v1/swaps/{sid}/refund-deposit", json=refund), 201)
@@ -119,7 +121,8 @@ async def test_refused_swaps_list_every_rule(client: httpx.AsyncClient) -> None:
         "event_id": f.eid(), "occurred_at": NOW, "returned_code": empty_new})).status_code == 404
 
 
-async def test_subsidy_ledger_to_the_yuan_with_exports(client: httpx.AsyncClient, services: Services) -> None:
+async def test_subsidy_ledger_to_the_yuan_with_exports(client: httpx.AsyncClient, services: Services,
+                                                       clock: Clock) -> None:
     await f.town(client)
     a = await new_cylinder(client, "V1")
     await new_cylinder(client, "V2")
@@ -127,6 +130,7 @@ async def test_subsidy_ledger_to_the_yuan_with_exports(client: httpx.AsyncClient
     await f.ok(await client.post(f"/api/v1/cylinders/{a}/valve",
                                  json={"event_id": f.eid(), "valve_id": "V1", "occurred_at": NOW}), 201)
     users = await user_cylinder(client, "2016-01-01")
+    clock.advance(days=4)  # the scrap below happens on 2026-12-01
     partial = {"event_id": f.eid(), "reason": "超期报废", "occurred_at": "2026-12-01T10:00:00+08:00",
                "company_id": "C1", "handed_in_by": {"name": "赵六", "phone": "13700000000", "address": "幸福街9号"}}
     response = await client.post(f"/api/v1/cylinders/{users}/scrap", json=partial)

@@ -62,7 +62,7 @@ async def test_the_town(town: httpx.AsyncClient) -> None:
     no_valve = await new_cylinder(c)  # newly acquired, no valve
     overdue = (await f.cylinder(c, manufactured_on="2019-05-01"))["code"]  # due 2023-05-01
     dual = (await f.cylinder(c, model="YSP118-II", manufactured_on="2019-03-01"))["code"]  # old and overdue
-    big = [(await f.cylinder(c, model="YSP118", manufactured_on="2024-03-01"))["code"] for _ in range(4)]
+    big = [(await f.cylinder(c, model="YSP118", manufactured_on="2023-03-01"))["code"] for _ in range(4)]
 
     # --- fills ------------------------------------------------------------------------------------
     await filled(c, household)

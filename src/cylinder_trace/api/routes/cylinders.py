@@ -6,7 +6,6 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse, Response
-from pydantic import AwareDatetime
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ...app import cylinder_reads as reads
@@ -19,7 +18,7 @@ from ...domain.dates import local_day
 from ..commands import REFUSAL_RESPONSES, run_command
 from ..deps import Caller, Svc
 from ..pagination import Cursor, Limit, decode_cursor, encode_cursor
-from ..schemas import CylinderIn, FitValveIn, ScrapIn, SeizeIn
+from ..schemas import CylinderIn, FitValveIn, Instant, ScrapIn, SeizeIn
 
 router = APIRouter(prefix="/api/v1/cylinders", tags=["cylinders"], responses=REFUSAL_RESPONSES)
 
@@ -63,7 +62,7 @@ async def get_history(
     code: str,
     services: Svc,
     caller: Caller,
-    as_of: Annotated[AwareDatetime | None, Query(description="only what was recorded by then")] = None,
+    as_of: Annotated[Instant | None, Query(description="only what was recorded by then")] = None,
 ) -> Response:
     async def reader(conn: AsyncConnection) -> str:
         return await reads.history(conn, code, caller, services.codes, as_of)

@@ -7,7 +7,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
-from pydantic import AwareDatetime
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ...app.errors import InvalidInput
@@ -17,6 +16,7 @@ from ...epcis.query import EventQuery, query_events
 from ..commands import REFUSAL_RESPONSES
 from ..deps import Caller, Svc
 from ..pagination import Cursor, decode_position, encode_cursor
+from ..schemas import Instant
 
 router = APIRouter(prefix="/api/v1/epcis", tags=["epcis"], responses=REFUSAL_RESPONSES)
 EPCIS_MEDIA = "application/ld+json"
@@ -53,8 +53,8 @@ async def events_query(
     services: Svc,
     caller: Caller,
     MATCH_epc: Annotated[list[str] | None, Query(description="GRAI EPC URIs")] = None,
-    GE_eventTime: Annotated[AwareDatetime | None, Query()] = None,
-    LT_eventTime: Annotated[AwareDatetime | None, Query()] = None,
+    GE_eventTime: Annotated[Instant | None, Query()] = None,
+    LT_eventTime: Annotated[Instant | None, Query()] = None,
     EQ_bizStep: Annotated[str | None, Query(max_length=200)] = None,
     perPage: Annotated[int, Query(ge=1, le=1000)] = 500,
     nextPageToken: Cursor = None,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
@@ -38,10 +38,14 @@ def _patch_model(schema: type[Strict]) -> type[Strict]:
     return create_model(f"{schema.__name__.removesuffix('In')}Patch", __base__=Strict, **fields)
 
 
+#: what an inspector reads of the registries besides cylinders: who owns a cylinder and who inspects it
+INSPECTOR_READS: Final = frozenset({"company", "agency"})
+
+
 def _may_read(caller: Principal, kind: RegistryKind, entry: dict[str, Any]) -> bool:
-    if caller.sees_all_companies or kind.kind == "agency":
+    if kind.kind == "agency" or (caller.role == "inspector" and kind.kind in INSPECTOR_READS):
         return True
-    return caller.can_read_company(entry_company(kind, entry))
+    return caller.can_read_records_of(entry_company(kind, entry))
 
 
 def _register(collection: str, kind: RegistryKind, schema: type[Strict]) -> None:
