@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from ..app.principals import Principal, authenticate
@@ -43,3 +44,13 @@ async def get_principal(
 
 
 Caller = Annotated[Principal, Depends(get_principal)]
+
+
+def refuse_nul_characters(request: Request) -> None:
+    """No path segment or query parameter may hold a NUL character (PostgreSQL keeps none in text): 422
+    naming it, for every route (the app's own dependency)."""
+    bad = [["path", name] for name, value in request.path_params.items() if "\x00" in str(value)]
+    bad += [["query", name] for name, value in request.query_params.multi_items() if "\x00" in name + value]
+    if bad:
+        raise RequestValidationError([{"loc": loc, "msg": "must not contain the NUL character",
+                                       "type": "value_error"} for loc in bad])

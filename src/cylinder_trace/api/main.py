@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from ..app.services import Services, build_services
@@ -13,6 +13,7 @@ from ..runtime import Runtime, tune_gc_for_streaming
 from ..settings import Settings, get_settings
 from ..web import desk
 from ..web.render import STATIC_PATH
+from .deps import refuse_nul_characters
 from .errors import install_error_handlers
 from .routes import checks, cylinders, devices, epcis, findings, health, ledgers, principals, registries, swaps, work
 from .routes.checkpoints import router as checkpoints_router
@@ -54,6 +55,7 @@ def create_app(
         version="1",
         summary="Lifecycle traceability for LPG cylinders (一瓶一码)",
         lifespan=lifespan,
+        dependencies=[Depends(refuse_nul_characters)],
     )
     if services is not None:
         app.state.services = services

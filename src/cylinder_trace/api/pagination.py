@@ -23,9 +23,12 @@ def decode_cursor(cursor: str | None, param: str = "cursor") -> str | None:
     if cursor is None:
         return None
     try:
-        return base64.urlsafe_b64decode(cursor.encode("ascii")).decode("utf-8")
+        key = base64.urlsafe_b64decode(cursor.encode("ascii")).decode("utf-8")
     except (ValueError, UnicodeError):
         raise _not_ours(param) from None
+    if "\x00" in key:
+        raise _not_ours(param)
+    return key
 
 
 def decode_position(cursor: str | None, param: str = "cursor") -> int | None:

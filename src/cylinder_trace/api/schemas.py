@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 from uuid import UUID
 
 from pydantic import (
@@ -15,7 +15,10 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    create_model,
+    model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from ..domain.event_time import EventTimeRefused, real_instant
 
@@ -140,6 +143,37 @@ class ValveIn(Strict):
     valve_id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,32}$")]
     company_id: Ident
     secret: Annotated[str, StringConstraints(pattern=r"^[0-9a-fA-F]{64}$")]
+
+
+class RegistryPatch(Strict):
+    """A PATCH body: only the fields that change. A field the POST body requires may not be null."""
+
+    required_fields: ClassVar[frozenset[str]] = frozenset()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nulls(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            nulled = sorted(k for k in cls.required_fields if k in data and data[k] is None)
+            if nulled:
+                raise PydanticCustomError("null_required", "{field} may be changed but not removed",
+                                          {"field": nulled[0]})
+        return data
+
+
+def _optional(annotation: Any, metadata: list[Any]) -> Any:
+    constrained = Annotated[(annotation, *metadata)] if metadata else annotation
+    return constrained | None
+
+
+def patch_model(schema: type[Strict]) -> type[RegistryPatch]:
+    """The PATCH body of a registry: every field of ``schema`` optional, each with the same constraints as
+    in the POST body (one schema per field for both)."""
+    fields: dict[str, Any] = {name: (_optional(info.annotation, info.metadata), None)
+                              for name, info in schema.model_fields.items()}
+    model = create_model(f"{schema.__name__.removesuffix('In')}Patch", __base__=RegistryPatch, **fields)
+    model.required_fields = frozenset(n for n, info in schema.model_fields.items() if info.is_required())
+    return model
 
 
 REGISTRY_SCHEMAS: dict[str, type[Strict]] = {

@@ -85,6 +85,9 @@ async def _report_fields(request: Request, is_form: bool) -> dict[str, Any]:
     except (ValueError, UnicodeDecodeError):
         raise RequestValidationError([{"loc": ("body",), "msg": "the body is not JSON", "type": "json_invalid"}]) \
             from None
+    except RecursionError:
+        raise RequestValidationError([{"loc": ("body",), "msg": "the body is nested too deeply",
+                                       "type": "json_invalid"}]) from None
     if not isinstance(raw, dict):
         raise RequestValidationError([{"loc": ("body",), "msg": "expected a JSON object", "type": "dict_type"}])
     return raw
@@ -106,7 +109,8 @@ async def post_report(request: Request, services: Svc) -> Response:
         if is_form:
             return HTMLResponse(pages.report_refused_page("请选择举报类型并填写举报内容。", nonce), status_code=422,
                                 headers=_page_headers(nonce))
-        raise RequestValidationError(exc.errors(include_url=False, include_context=False)) from None
+        raise RequestValidationError([{**e, "loc": ("body", *e["loc"])}
+                                      for e in exc.errors(include_url=False, include_context=False)]) from None
     report = reports.PublicReport(body.kind, body.description, body.code or None, body.contact or None)
     client = request.client.host if request.client else "unknown"
 

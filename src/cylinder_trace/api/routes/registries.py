@@ -6,7 +6,6 @@ from typing import Any, Final
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
-from pydantic import create_model
 
 from ...app.errors import Forbidden, NotFound
 from ...app.principals import Principal
@@ -24,18 +23,10 @@ from ...app.unit_of_work import Tx
 from ..commands import REFUSAL_RESPONSES
 from ..deps import Caller, Svc
 from ..masking import masked_customer
-from ..schemas import REGISTRY_SCHEMAS, Strict
+from ..schemas import REGISTRY_SCHEMAS, Strict, patch_model
 from .devices import valve_device_fields
 
 router = APIRouter(prefix="/api/v1", tags=["registries"], responses=REFUSAL_RESPONSES)
-
-
-def _patch_model(schema: type[Strict]) -> type[Strict]:
-    fields: dict[str, Any] = {
-        name: (info.annotation | None, None)  # type: ignore[operator]
-        for name, info in schema.model_fields.items()
-    }
-    return create_model(f"{schema.__name__.removesuffix('In')}Patch", __base__=Strict, **fields)
 
 
 #: what an inspector reads of the registries besides cylinders: who owns a cylinder and who inspects it
@@ -49,7 +40,7 @@ def _may_read(caller: Principal, kind: RegistryKind, entry: dict[str, Any]) -> b
 
 
 def _register(collection: str, kind: RegistryKind, schema: type[Strict]) -> None:
-    patch_schema = _patch_model(schema)
+    patch_schema = patch_model(schema)
     singular = kind.kind
 
     async def post(body: Strict, services: Svc, caller: Caller) -> JSONResponse:
