@@ -64,13 +64,13 @@ async def test_a_cursor_that_decodes_to_a_nul_is_not_ours(client: httpx.AsyncCli
 async def test_nan_and_infinity_get_a_422_that_can_be_written(client: httpx.AsyncClient, number: str) -> None:
     await two_companies(client)
     code = (await f.cylinder(client))["code"]
-    body = ('{"event_id": "%s", "code": "%s", "station_id": "S1", "filler_id": "F1", "occurred_at": "%s", '
-            '"net_mass_kg": %s, "checks": {"pre_fill_ok": true, "post_fill_ok": true, "leak_ok": true}}'
-            % (f.eid(), code, NOW, number))
+    body = (f'{{"event_id": "{f.eid()}", "code": "{code}", "station_id": "S1", "filler_id": "F1", '
+            f'"occurred_at": "{NOW}", "net_mass_kg": {number}, '
+            '"checks": {"pre_fill_ok": true, "post_fill_ok": true, "leak_ok": true}}')
     response = await client.post("/api/v1/fills", content=body, headers={"Content-Type": "application/json"})
     assert loc(response) == ["body", "net_mass_kg"]
     assert response.json()["detail"][0]["input"] in ("nan", "inf", "-inf")
-    quote = ('{"code": "%s", "on": "2026-11-28", "residual_kg": 1, "recycle_price_cny": %s}' % (code, number))
+    quote = f'{{"code": "{code}", "on": "2026-11-28", "residual_kg": 1, "recycle_price_cny": {number}}}'
     response = await client.post("/api/v1/swaps/quote", content=quote, headers={"Content-Type": "application/json"})
     assert loc(response) == ["body", "recycle_price_cny"]
 
