@@ -8,7 +8,7 @@ import csv
 import io
 import json
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from fastapi.responses import Response
 from openpyxl import Workbook
@@ -36,13 +36,26 @@ def header(key: str) -> str:
     return f"{label} ({key})" if label else key
 
 
+#: a text cell starting with one of these is read as a formula by spreadsheets (CSV and XLSX alike)
+FORMULA_STARTS: Final = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralized(text: str) -> str:
+    """Text a spreadsheet shows as text: one that would start a formula gets a leading apostrophe."""
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
 def cell(value: Any) -> Any:
+    """A value as a spreadsheet cell: numbers as numbers, everything else as text that is never a formula
+    (a rectification note ``=cmd|' /C calc'!A0`` stays a note)."""
     if value is None:
         return ""
     if isinstance(value, list | tuple):
-        return " ".join(str(v) for v in value)
+        return neutralized(" ".join(str(v) for v in value))
     if isinstance(value, Mapping):
-        return json.dumps(value, ensure_ascii=False, sort_keys=True) if value else ""
+        return neutralized(json.dumps(value, ensure_ascii=False, sort_keys=True)) if value else ""
+    if isinstance(value, str):
+        return neutralized(value)
     return value
 
 
