@@ -93,12 +93,14 @@ def serve(
     from .api.main import create_app
 
     typer.echo(f"cylinder-trace on {landing_url(host, port)} (sign in there; API docs at /docs)")
+    # X-Forwarded-For is believed only from CT_TRUSTED_PROXIES, by the app itself (api/client_address.py):
+    # uvicorn's own handling, which believes any local peer, is off
     if workers > 1:  # each worker process builds its own app (and MQTT side) from the settings
         uvicorn.run("cylinder_trace.api.main:create_app", factory=True, host=host, port=port, workers=workers,
-                    log_level=settings.log_level.lower())
+                    log_level=settings.log_level.lower(), proxy_headers=False)
         return
     api = create_app(settings)  # its startup tunes the garbage collector for a long-running server
-    uvicorn.run(api, host=host, port=port, log_level=settings.log_level.lower())
+    uvicorn.run(api, host=host, port=port, log_level=settings.log_level.lower(), proxy_headers=False)
 
 
 def landing_url(host: str, port: int) -> str:

@@ -2,12 +2,29 @@
 
 from __future__ import annotations
 
+import ipaddress
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def parse_networks(text: str) -> tuple[Network, ...]:
+    """``10.0.0.1, 10.1.0.0/16, ::1`` → networks; ValueError naming a bad entry."""
+    networks = []
+    for part in (p.strip() for p in text.split(",")):
+        if not part:
+            continue
+        try:
+            networks.append(ipaddress.ip_network(part, strict=False))
+        except ValueError:
+            raise ValueError(f"not an address or network: {part!r}") from None
+    return tuple(networks)
+
 
 PLACEHOLDER_ADMIN_TOKEN = "dev-admin-token-change-me"
 PLACEHOLDER_VALVE_COMMAND_KEY = "dev-valve-command-key"
@@ -42,6 +59,8 @@ class Settings(BaseSettings):
                                         repr=False)
     #: seconds between scheduled checkpoints inside ``serve`` (a day); 0 turns them off
     checkpoint_interval_s: float = 86400.0
+    #: proxies (addresses or networks, comma-separated) whose X-Forwarded-For is believed; default none
+    trusted_proxies: str = ""
     log_level: str = "INFO"
     log_json: bool = False
 
@@ -54,6 +73,16 @@ class Settings(BaseSettings):
             raise ValueError("CT_CHECKPOINT_SIGNING_KEY must be set to a real key outside development "
                              "(cylinder-trace checkpoint keygen makes one)")
         return self
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies_are_addresses(cls, value: str) -> str:
+        parse_networks(value)
+        return value
+
+    @property
+    def trusted_proxy_networks(self) -> tuple[Network, ...]:
+        return parse_networks(self.trusted_proxies)
 
     @property
     def is_sqlite(self) -> bool:

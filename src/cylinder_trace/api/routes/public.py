@@ -18,6 +18,7 @@ from ...app.errors import RateLimited
 from ...app.public import UnknownPublicCode, public_page
 from ...app.unit_of_work import Outcome, Tx
 from ...web import pages
+from ..client_address import client_address
 from ..commands import REFUSAL_RESPONSES
 from ..deps import Caller, Svc
 from ..schemas import ReportIn, ReportOut
@@ -112,7 +113,7 @@ async def post_report(request: Request, services: Svc) -> Response:
         raise RequestValidationError([{**e, "loc": ("body", *e["loc"])}
                                       for e in exc.errors(include_url=False, include_context=False)]) from None
     report = reports.PublicReport(body.kind, body.description, body.code or None, body.contact or None)
-    client = request.client.host if request.client else "unknown"
+    client = client_address(request, services.settings.trusted_proxy_networks)
 
     async def handler(tx: Tx) -> Outcome:
         return await reports.submit_report(tx, report, client)
