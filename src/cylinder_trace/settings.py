@@ -10,6 +10,8 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from .app.personal_data import decode_key
+
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
@@ -30,6 +32,8 @@ PLACEHOLDER_ADMIN_TOKEN = "dev-admin-token-change-me"
 PLACEHOLDER_VALVE_COMMAND_KEY = "dev-valve-command-key"
 #: the development checkpoint key (Ed25519 seed, hex): everyone knows it, so its signatures prove nothing
 PLACEHOLDER_CHECKPOINT_SIGNING_KEY = "18f72de374a39699930eb33506d9095ad9d272a2b7b3507f93391ac3801aaa13"
+#: the development key for ID numbers at rest (32 bytes in base64): refused outside development
+PLACEHOLDER_PERSONAL_DATA_KEY = "ZGV2LXBlcnNvbmFsLWRhdGEta2V5LWNoYW5nZS1tZSE="
 
 
 class Settings(BaseSettings):
@@ -45,6 +49,9 @@ class Settings(BaseSettings):
     mqtt_shared_group: str = "ct-ingest"
     mqtt_protocol: Literal["3.1.1", "5"] = "5"
     admin_token: str = PLACEHOLDER_ADMIN_TOKEN
+    #: AES-256 key sealing ID numbers at rest, 32 bytes in base64 (``openssl rand -base64 32``); keep it
+    #: safe and never change it without re-sealing: sealed values open only with the key that sealed them
+    personal_data_key: str = PLACEHOLDER_PERSONAL_DATA_KEY
     public_base_url: str = "http://127.0.0.1:8000"
     timezone: str = "Asia/Shanghai"
     jurisdiction: str = "CN-JL-DAGANGZI"
@@ -72,7 +79,15 @@ class Settings(BaseSettings):
         if self.environment == "production" and placeholder_key:
             raise ValueError("CT_CHECKPOINT_SIGNING_KEY must be set to a real key outside development "
                              "(cylinder-trace checkpoint keygen makes one)")
+        if self.environment == "production" and self.personal_data_key == PLACEHOLDER_PERSONAL_DATA_KEY:
+            raise ValueError("CT_PERSONAL_DATA_KEY must be set to a real key outside development")
         return self
+
+    @field_validator("personal_data_key")
+    @classmethod
+    def _key_is_a_key(cls, value: str) -> str:
+        decode_key(value)
+        return value
 
     @field_validator("trusted_proxies")
     @classmethod

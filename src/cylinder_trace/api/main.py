@@ -15,7 +15,20 @@ from ..web import desk
 from ..web.render import STATIC_PATH
 from .deps import refuse_nul_characters
 from .errors import install_error_handlers
-from .routes import checks, cylinders, devices, epcis, findings, health, ledgers, principals, registries, swaps, work
+from .routes import (
+    audit,
+    checks,
+    cylinders,
+    devices,
+    epcis,
+    findings,
+    health,
+    ledgers,
+    principals,
+    registries,
+    swaps,
+    work,
+)
 from .routes.checkpoints import router as checkpoints_router
 from .routes.labels import router as labels_router
 from .routes.labels import scan_router
@@ -61,7 +74,8 @@ def create_app(
         app.state.services = services
     install_error_handlers(app)
     # routes are matched in this order: the writes stations, workers and valves send most come first
-    for module in (work, cylinders, checks, swaps, registries, principals, devices, findings, ledgers, epcis, health):
+    for module in (work, cylinders, checks, swaps, registries, principals, devices, findings, ledgers, epcis, audit,
+                   health):
         app.include_router(module.router)
     app.include_router(checkpoints_router)
     app.include_router(labels_router)

@@ -18,8 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from ..domain import events as ev
 from ..domain.events import NewEvent, registry_stream
 from ..store.db import upsert
-from ..store.tables import audit_log, registry, registry_secrets
+from ..store.tables import registry, registry_secrets
 from .errors import Conflict, InvalidInput, NotFound
+from .personal_data import PersonalDataCipher, is_sealed
 from .principals import Principal
 from .unit_of_work import Outcome, Tx
 
@@ -33,6 +34,8 @@ class RegistryKind:
     secret_fields: tuple[str, ...] = ()
     #: the kind of the entry its company_id must name (None: this kind has no company)
     company_scoped: bool = True
+    #: personal data kept sealed at rest (``personal_data.py``), in the events and the projection alike
+    personal_fields: tuple[str, ...] = ()
 
 
 KINDS: Final[dict[str, RegistryKind]] = {
@@ -43,7 +46,7 @@ KINDS: Final[dict[str, RegistryKind]] = {
         RegistryKind("staff", "staff", "id"),
         RegistryKind("vehicle", "vehicles", "plate"),
         RegistryKind("agency", "agencies", "id", company_scoped=False),
-        RegistryKind("customer", "customers", "id"),
+        RegistryKind("customer", "customers", "id", personal_fields=("id_number",)),
         RegistryKind("valve", "valves", "valve_id", secret_fields=ev.REGISTRY_SECRET_FIELDS["valve"]),
     )
 }
@@ -58,6 +61,26 @@ def entry_company(kind: RegistryKind, entry: dict[str, Any]) -> str | None:
 
 def public_view(kind: RegistryKind, entry: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in entry.items() if k not in kind.secret_fields}
+
+
+def _sealed(kind: RegistryKind, entry: dict[str, Any], cipher: PersonalDataCipher | None) -> dict[str, Any]:
+    """``entry`` with its personal fields sealed (those given as plain text)."""
+    personal = {k: v for k, v in entry.items() if k in kind.personal_fields and isinstance(v, str)}
+    if not personal:
+        return entry
+    if cipher is None:
+        raise TypeError(f"a {kind.kind} entry holds personal data: give the cipher that seals it")
+    return {**entry, **{k: v if is_sealed(v) else cipher.seal(v) for k, v in personal.items()}}
+
+
+def opened(kind: RegistryKind, entry: dict[str, Any], cipher: PersonalDataCipher | None) -> dict[str, Any]:
+    """``entry`` with its personal fields in plain text (for comparing, and for admins and regulators)."""
+    sealed = {k: v for k, v in entry.items() if k in kind.personal_fields and is_sealed(v)}
+    if not sealed:
+        return entry
+    if cipher is None:
+        raise TypeError(f"a {kind.kind} entry holds sealed personal data: give the cipher that opens it")
+    return {**entry, **{k: cipher.open(v) for k, v in sealed.items()}}
 
 
 def _secrets_of(kind: RegistryKind, entry: dict[str, Any]) -> dict[str, str]:
@@ -121,8 +144,10 @@ async def _check_company_exists(tx: Tx, kind: RegistryKind, entry: dict[str, Any
         await require_entry(tx, "company", entry["company_id"], "company_id")
 
 
-async def create_entry(tx: Tx, kind: RegistryKind, entry: dict[str, Any], principal: Principal) -> Outcome:
-    """Create an entry; the same body again answers with the entry, another body is a conflict."""
+async def create_entry(tx: Tx, kind: RegistryKind, entry: dict[str, Any], principal: Principal, *,
+                       cipher: PersonalDataCipher | None = None) -> Outcome:
+    """Create an entry; the same body again answers with the entry, another body is a conflict. Personal
+    fields are sealed with ``cipher`` (the answer holds them sealed: the door shows or masks them)."""
     require_writer(principal, kind, entry)
     entry_id = str(entry[kind.id_field])
     existing = await _entry_with_secrets(tx.conn, kind, entry_id)
@@ -130,13 +155,14 @@ async def create_entry(tx: Tx, kind: RegistryKind, entry: dict[str, Any], princi
         if not principal.can_read_records_of(entry_company(kind, existing)):
             # another company's entry: neither its values nor that it could be changed are told
             raise Conflict(f"the {kind.id_field} {entry_id!r} is taken: choose another")
-        if existing == {**entry, **_secrets_of(kind, entry)}:
+        if opened(kind, existing, cipher) == {**entry, **_secrets_of(kind, entry)}:
             return Outcome(200, public_view(kind, existing))
         raise Conflict(f"{kind.kind} {entry_id!r} exists with other values; change it with PATCH")
     await _check_company_exists(tx, kind, entry)
     stream = registry_stream(kind.kind, entry_id)
     await tx.load_stream(stream)
     secrets = _secrets_of(kind, entry)
+    entry = _sealed(kind, entry, cipher)
     data: dict[str, Any] = {"kind": kind.kind, "id": entry_id, "entry": public_view(kind, entry)}
     if secrets:
         data["secrets"] = _fingerprints(secrets)
@@ -147,7 +173,8 @@ async def create_entry(tx: Tx, kind: RegistryKind, entry: dict[str, Any], princi
 
 
 async def change_entry(
-    tx: Tx, kind: RegistryKind, entry_id: str, changes: dict[str, Any], principal: Principal
+    tx: Tx, kind: RegistryKind, entry_id: str, changes: dict[str, Any], principal: Principal, *,
+    cipher: PersonalDataCipher | None = None,
 ) -> Outcome:
     existing = await _entry_with_secrets(tx.conn, kind, entry_id)
     if existing is None:
@@ -155,10 +182,13 @@ async def change_entry(
     require_writer(principal, kind, existing)
     if kind.id_field in changes and changes[kind.id_field] != entry_id:
         raise InvalidInput(kind.id_field, "an entry's id cannot change")
-    after = {**existing, **changes}
+    plain = opened(kind, existing, cipher)
+    changes = {k: v for k, v in changes.items() if plain.get(k) != v}  # a value given again is no change
+    after = {**existing, **_sealed(kind, changes, cipher)}
     require_writer(principal, kind, after)
-    if after == existing:
+    if not changes:
         return Outcome(200, public_view(kind, existing))
+    changes = {k: after[k] for k in changes}
     await _check_company_exists(tx, kind, after)
     stream = registry_stream(kind.kind, entry_id)
     history = await tx.load_stream(stream)
@@ -176,12 +206,3 @@ async def change_entry(
 
 def _entry_event_id(stream: str, version: int) -> str:
     return str(uuid.uuid5(uuid.NAMESPACE_URL, f"cylinder-trace:{stream}:{version}"))
-
-
-async def record_unmasked_read(tx: Tx, principal: Principal, subject: str) -> None:
-    """Every read of an unmasked ID number is kept: who, when, whose."""
-    await tx.conn.execute(
-        sa.insert(audit_log).values(
-            at=tx.now, principal_id=principal.id, action="customer.read_unmasked", subject=subject
-        )
-    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -19,6 +20,7 @@ from ..store.db import create_engine
 from ..store.projections import Projection
 from .cylinders import CodeSettings
 from .fill_checks import IssueFillAuthorization
+from .personal_data import PersonalDataCipher, decode_key
 from .principal_cache import PrincipalCache
 from .unit_of_work import Clock, UnitOfWork, utc_now
 
@@ -42,6 +44,11 @@ class Services:
     #: what ``/readyz`` checks besides the database, by name: true when ready (the runtime adds the
     #: broker when it runs the MQTT side)
     readiness_probes: dict[str, Callable[[], bool]] = field(default_factory=dict)
+
+    @cached_property
+    def personal(self) -> PersonalDataCipher:
+        """Seals and opens ID numbers at rest, with the key from the settings."""
+        return PersonalDataCipher(decode_key(self.settings.personal_data_key))
 
     async def close(self) -> None:
         await self.principals.close()

@@ -21,8 +21,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..api.deps import Svc, principal_of
 from ..api.exports import ExportFormat
-from ..api.masking import masked_personal_data
 from ..api.pagination import decode_cursor, decode_position, encode_cursor
+from ..api.personal import shown_data, shown_history
 from ..api.routes.findings import change_finding, findings_file
 from ..api.routes.ledgers import subsidies_file, swaps_file
 from ..api.schemas import FindingNoteIn
@@ -263,7 +263,7 @@ async def cylinder(request: Request, services: Svc, caller: PageCaller, code: st
     except (NotFound, Forbidden):
         # another company's cylinder is shown exactly as an unknown one
         return render(request, "cylinder_missing.html", _tz(services), status=404, code=code)
-    history = seen["history"] if caller.sees_unmasked_ids else masked_personal_data(seen["history"])
+    history = await shown_history(services, caller, seen["history"])
     return render(request, "cylinder.html", _tz(services), code=code, current=seen["current"], history=history,
                   steps=timeline(history["events"], seen["names"]), chain=seen["chain"], as_of=moment,
                   # the signed checkpoint's inclusion proof goes here once the service keeps checkpoints
@@ -300,8 +300,7 @@ async def _finding_page(request: Request, services: Services, caller: Principal,
         return await findings.read_finding(conn, caller, finding_id)
 
     finding = await services.uow.read(reader)
-    if not caller.sees_unmasked_ids:
-        finding = masked_personal_data(finding)
+    finding = await shown_data(services, caller, finding, f"finding:{finding_id}")
     actions = [a for a, (allowed, _) in TRANSITIONS.items()
                if finding["status"] in allowed and findings.may_change(caller, a, finding["company_id"])]
     return render(request, "finding.html", _tz(services), status=status, finding=finding, actions=actions,

@@ -15,9 +15,11 @@ from ...app.unit_of_work import Tx
 from ...domain.commands import FitValve, ScrapCylinder, SeizeCylinder
 from ...domain.cylinder import STATUSES
 from ...domain.dates import local_day
+from ...store.db import loads_json
 from ..commands import REFUSAL_RESPONSES, run_command
 from ..deps import Caller, Svc
 from ..pagination import Cursor, Limit, decode_cursor, encode_cursor
+from ..personal import shown_history
 from ..schemas import CylinderIn, FitValveIn, Instant, ScrapIn, SeizeIn
 
 router = APIRouter(prefix="/api/v1/cylinders", tags=["cylinders"], responses=REFUSAL_RESPONSES)
@@ -67,7 +69,10 @@ async def get_history(
     async def reader(conn: AsyncConnection) -> str:
         return await reads.history(conn, code, caller, services.codes, as_of)
 
-    return Response(await services.uow.read(reader), media_type="application/json")
+    text = await services.uow.read(reader)
+    if '"id_number"' not in text:  # nothing personal in it: the stored text as it is
+        return Response(text, media_type="application/json")
+    return JSONResponse(await shown_history(services, caller, loads_json(text)))
 
 
 @router.get("/{code}/verify", summary="Recompute the cylinder's hash chain")
@@ -119,6 +124,8 @@ async def seize(code: str, body: SeizeIn, services: Svc, caller: Caller) -> JSON
 @router.post("/{code}/scrap", status_code=201, summary="Scrap a cylinder; its code is void forever")
 async def scrap(code: str, body: ScrapIn, services: Svc, caller: Caller) -> JSONResponse:
     handed = body.handed_in_by.model_dump() if body.handed_in_by else None
+    if handed is not None:  # the ID number is kept sealed from here on (events, refusals, projections)
+        handed["id_number"] = services.personal.seal(handed["id_number"])
     cmd = ScrapCylinder(parse_code(code), body.reason, body.occurred_at, body.company_id, handed, body.agency_id)
     return await run_command(
         services, "scrap", body, lambda tx, eid: handlers.scrap(tx, eid, cmd, caller, services.codes),

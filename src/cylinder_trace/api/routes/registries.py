@@ -17,12 +17,11 @@ from ...app.registries import (
     entry_company,
     get_entry,
     public_view,
-    record_unmasked_read,
 )
 from ...app.unit_of_work import Tx
 from ..commands import REFUSAL_RESPONSES
 from ..deps import Caller, Svc
-from ..masking import masked_customer
+from ..personal import shown_data
 from ..schemas import REGISTRY_SCHEMAS, Strict, patch_model
 from .devices import valve_device_fields
 
@@ -47,10 +46,12 @@ def _register(collection: str, kind: RegistryKind, schema: type[Strict]) -> None
         entry = body.model_dump(mode="json", exclude_none=True)
 
         async def handler(tx: Tx) -> Any:
-            return await create_entry(tx, kind, entry, caller)
+            return await create_entry(tx, kind, entry, caller, cipher=services.personal)
 
         outcome = await services.uow.write(handler)
-        return JSONResponse(_render(caller, kind, outcome.body), status_code=outcome.status)
+        # the answer holds only what the caller sent: no read to log
+        return JSONResponse(await _shown(services, caller, kind, outcome.body, audit=False),
+                            status_code=outcome.status)
 
     async def get(entry_id: str, services: Svc, caller: Caller) -> JSONResponse:
         async def reader(conn: Any) -> dict[str, Any] | None:
@@ -61,9 +62,7 @@ def _register(collection: str, kind: RegistryKind, schema: type[Strict]) -> None
             raise NotFound(singular, entry_id)
         if not _may_read(caller, kind, entry):
             raise Forbidden(f"this token may not read {singular} {entry_id}")
-        if kind.kind == "customer" and caller.sees_unmasked_ids:
-            await _audit_unmasked_read(services, caller, entry_id)
-        body = _render(caller, kind, public_view(kind, entry))
+        body = await _shown(services, caller, kind, public_view(kind, entry))
         if kind.kind == "valve":  # a valve's registry entry with its device status (API.md, Devices)
             body.update(await valve_device_fields(services, entry_id))
         return JSONResponse(body)
@@ -72,10 +71,10 @@ def _register(collection: str, kind: RegistryKind, schema: type[Strict]) -> None
         changes = body.model_dump(mode="json", exclude_unset=True)
 
         async def handler(tx: Tx) -> Any:
-            return await change_entry(tx, kind, entry_id, changes, caller)
+            return await change_entry(tx, kind, entry_id, changes, caller, cipher=services.personal)
 
         outcome = await services.uow.write(handler)
-        return JSONResponse(_render(caller, kind, outcome.body), status_code=outcome.status)
+        return JSONResponse(await _shown(services, caller, kind, outcome.body), status_code=outcome.status)
 
     # the body types are made at run time, so they are set here rather than written as annotations
     post.__annotations__["body"] = schema
@@ -89,17 +88,15 @@ def _register(collection: str, kind: RegistryKind, schema: type[Strict]) -> None
                          operation_id=f"change_{singular}")
 
 
-def _render(caller: Principal, kind: RegistryKind, entry: dict[str, Any]) -> dict[str, Any]:
-    if kind.kind == "customer" and not caller.sees_unmasked_ids:
-        return masked_customer(entry)
-    return entry
-
-
-async def _audit_unmasked_read(services: Svc, caller: Principal, customer_id: str) -> None:
-    async def handler(tx: Tx) -> None:
-        await record_unmasked_read(tx, caller, f"customer:{customer_id}")
-
-    await services.uow.write(handler)
+async def _shown(services: Svc, caller: Principal, kind: RegistryKind, entry: dict[str, Any], *,
+                 audit: bool = True) -> dict[str, Any]:
+    """An entry as the caller may see it: personal fields opened for admins and regulators (and, with
+    ``audit``, the read logged), masked for everyone else."""
+    if not kind.personal_fields:
+        return entry
+    shown: dict[str, Any] = await shown_data(services, caller, entry, f"{kind.kind}:{entry[kind.id_field]}",
+                                             audit=audit)
+    return shown
 
 
 for _collection, _kind in KINDS.items():
