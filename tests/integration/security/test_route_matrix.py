@@ -272,7 +272,8 @@ async def _revoke(town: Town, side: Side) -> Call:
 
 
 REGISTRY_BODIES: dict[str, Callable[[Side], dict[str, Any]]] = {
-    "companies": lambda s: {"id": new_id("C"), "name": "新公司", "licence_no": "L", "licence_valid_until": "2030-12-31"},
+    "companies": lambda s: {"id": new_id("C"), "name": "新公司", "licence_no": "L",
+                            "licence_valid_until": "2030-12-31"},
     "stations": lambda s: {"id": new_id("S"), "company_id": s.company, "name": "站", "licence_no": "L",
                            "licence_valid_until": "2030-12-31"},
     "staff": lambda s: {"id": new_id("P"), "company_id": s.company, "name": "王", "phone": "13800000001",
