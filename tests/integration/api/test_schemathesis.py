@@ -1,12 +1,14 @@
 """Generated requests against every operation in /openapi.json: no input may cause a 500.
 
-The schema is read from the running service, and Hypothesis draws a bounded number of requests per
-operation from schemathesis' strategies.
+The schema is read from the running service, on PostgreSQL (the backend production uses: it refuses
+what SQLite lets through, such as NUL characters in text), and Hypothesis draws a bounded number of
+requests per operation from schemathesis' strategies, sent with an admin token so that they reach the
+handlers.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -14,7 +16,7 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis import Case
 
-from cylinder_trace.store.migrate import upgrade
+from tests.support.databases import PostgresDatabases
 from tests.support.server import running_api
 
 TOKEN = "schemathesis-admin-token"
@@ -22,11 +24,9 @@ EXAMPLES_PER_OPERATION = 25
 
 
 @pytest.fixture(scope="module")
-def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+async def base_url(tmp_path_factory: pytest.TempPathFactory, pg_databases: PostgresDatabases) -> AsyncIterator[str]:
     workdir = Path(tmp_path_factory.mktemp("schemathesis"))
-    url = f"sqlite+aiosqlite:///{workdir / 'api.sqlite3'}"
-    upgrade(url)
-    with running_api(url, TOKEN, workdir) as base:
+    with running_api(await pg_databases.fresh(), TOKEN, workdir) as base:
         yield base
 
 

@@ -13,7 +13,7 @@ import httpx
 from tests.conftest import Clock
 from tests.support import factories as f
 
-from .towns import NOW, full_cylinder, two_companies
+from .towns import NOW, two_companies
 
 
 async def principal(c: httpx.AsyncClient, headers: dict[str, str] | None = None, **body: str) -> httpx.Response:
@@ -125,9 +125,3 @@ async def test_cli_revokes_a_token(client: httpx.AsyncClient, pg_url: str) -> No
                              headers={"Authorization": f"Bearer {made['token']}"})).status_code == 401
     unknown = await asyncio.to_thread(cli, "token", "revoke", "nope", url=pg_url)
     assert unknown.returncode == 1 and "unknown principal" in unknown.stderr
-
-
-async def test_full_cylinder_helper_is_company_scoped(client: httpx.AsyncClient) -> None:
-    await two_companies(client)
-    assert (await f.ok(await client.get(f"/api/v1/cylinders/{await full_cylinder(client, 'C2')}")))["status"] == \
-        "full_in_stock"

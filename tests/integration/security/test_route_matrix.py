@@ -297,12 +297,12 @@ REGISTRY_CHANGES: dict[str, Callable[[Side], dict[str, Any]]] = {
     "valves": lambda s: {"secret": uuid.uuid4().hex * 2},
 }
 for _collection in REGISTRY_BODIES:
-    simple("POST", f"/api/v1/{_collection}", lambda s, c=_collection: f"/api/v1/{c}",  # type: ignore[misc]
+    simple("POST", f"/api/v1/{_collection}", lambda s, c=_collection: f"/api/v1/{c}",
            REGISTRY_BODIES[_collection])
     simple("GET", f"/api/v1/{_collection}/{{entry_id}}",
-           lambda s, c=_collection: f"/api/v1/{c}/{REGISTRY_IDS[c](s)}")  # type: ignore[misc]
+           lambda s, c=_collection: f"/api/v1/{c}/{REGISTRY_IDS[c](s)}")
     simple("PATCH", f"/api/v1/{_collection}/{{entry_id}}",
-           lambda s, c=_collection: f"/api/v1/{c}/{REGISTRY_IDS[c](s)}",  # type: ignore[misc]
+           lambda s, c=_collection: f"/api/v1/{c}/{REGISTRY_IDS[c](s)}",
            REGISTRY_CHANGES[_collection])
 
 simple("POST", "/api/v1/cylinders", lambda s: "/api/v1/cylinders",
@@ -488,3 +488,52 @@ async def test_each_role_gets_the_status_its_row_says(client: httpx.AsyncClient,
             wrong.append(f"{method} {path} as {role or 'anonymous'} ({scope}): {response.status_code}, "
                          f"expected {expected}: {response.text[:160]}")
     assert wrong == []
+
+
+def with_nul_at(value: Any, path: tuple[Any, ...]) -> Any:
+    """``value`` with a NUL character added to the string at ``path``."""
+    if not path:
+        return value + "\x00"
+    head, *rest = path
+    copy = list(value) if isinstance(value, list) else dict(value)
+    copy[head] = with_nul_at(value[head], tuple(rest))
+    return copy
+
+
+def string_paths(value: Any, at: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
+    if isinstance(value, str):
+        yield at
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from string_paths(item, (*at, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from string_paths(item, (*at, index))
+
+
+async def test_a_nul_character_anywhere_is_a_422(client: httpx.AsyncClient, town: Town) -> None:
+    """Every string of every probe's body, every path segment and query value, with a NUL added: a 422
+    on PostgreSQL (which keeps no NUL in text), never a 500."""
+    wrong: list[str] = []
+    sent = 0
+    for (method, path), make in sorted(PROBES.items()):
+        call = await make(town, town.sides["own"])
+        variants: list[tuple[str, str, dict[str, Any]]] = []
+        for where in string_paths(call.kwargs.get("json")):
+            variants.append((".".join(map(str, where)), call.url,
+                             {**call.kwargs, "json": with_nul_at(call.kwargs["json"], where)}))
+        base, _, query = call.url.partition("?")
+        segments = base.split("/")
+        for index, template in enumerate(path.split("/")):
+            if template.startswith("{"):
+                url = "/".join([*segments[:index], "%00", *segments[index + 1:]]) + (f"?{query}" if query else "")
+                variants.append((template, url, call.kwargs))
+        if query:
+            variants.append(("query", f"{base}?{query}%00", call.kwargs))
+        for where, url, kwargs in variants:
+            sent += 1
+            response = await client.request(call.method, url, **kwargs)
+            if response.status_code != 422:
+                wrong.append(f"{method} {path} with NUL in {where}: {response.status_code} {response.text[:120]}")
+    assert wrong == []
+    assert sent > 100
