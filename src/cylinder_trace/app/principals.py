@@ -35,6 +35,8 @@ class Principal:
     station_id: str | None = None
     staff_id: str | None = None
     agency_id: str | None = None
+    #: refused from then on (a cached principal too: ``principal_cache.py``)
+    expires_at: datetime | None = None
 
     @property
     def actor(self) -> str:
@@ -111,7 +113,8 @@ async def authenticate(conn: AsyncConnection, token: str, admin_token: str, now:
     if m["revoked_at"] is not None or (m["expires_at"] is not None and m["expires_at"] <= now):
         return None
     return Principal(id=m["id"], role=m["role"], name=m["name"], company_id=m["company_id"],
-                     station_id=m["station_id"], staff_id=m["staff_id"], agency_id=m["agency_id"])
+                     station_id=m["station_id"], staff_id=m["staff_id"], agency_id=m["agency_id"],
+                     expires_at=m["expires_at"])
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,5 +220,8 @@ async def revoke_principal(conn: AsyncConnection, principal_id: str, by: Princip
         revoked_at = now
         await conn.execute(sa.update(principals).where(principals.c.id == principal_id)
                            .values(revoked_at=now, revoked_by=by.id))
+        from .principal_cache import principals_changed  # it knows principals: imported here
+
+        await principals_changed(conn)  # every process forgets the tokens it has cached
     return {"id": principal_id, "role": row.role, "name": row.name, "company_id": row.company_id,
             "revoked_at": revoked_at.isoformat()}

@@ -35,4 +35,6 @@ async def delete_principal(principal_id: str, services: Svc, caller: Caller) -> 
     async def handler(tx: Tx) -> dict[str, Any]:
         return await revoke_principal(tx.conn, principal_id, caller, tx.now)
 
-    return JSONResponse(await services.uow.write(handler))
+    revoked = await services.uow.write(handler)
+    services.principals.clear()  # this process at once; the others on the change's notification
+    return JSONResponse(revoked)
