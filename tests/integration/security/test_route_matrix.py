@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import quote
 
@@ -25,8 +25,10 @@ from fastapi import FastAPI
 from starlette.routing import Route
 
 from cylinder_trace.api.main import create_app
+from cylinder_trace.app.services import Services
 from tests.conftest import Clock
 from tests.support import factories as f
+from tests.support.desk import Desk, browser, form_token, sign_in
 
 from .towns import NOW, two_companies
 
@@ -97,6 +99,23 @@ GET    /api/v1/ledgers/swaps                         200 200  200 200  200 403  
 GET    /api/v1/epcis/events                          200 200  200 200  200 200     200 200   200 200  200 200   401
 GET    /api/v1/epcis/epcs/{epc}/events               200 200  200 200  200 200     200 200   200 200  200 200   401
 GET    /api/v1/dead-letters                          200 200  200 200  403 403     403 403   403 403  403 403   401
+# the regulator's desk: a signed-in session instead of a token; without one a page sends you to sign in
+GET    /                                             200 200  200 200  200 200     200 200   200 200  200 200   200
+GET    /signin                                       200 200  200 200  200 200     200 200   200 200  200 200   200
+POST   /signin                                       303 303  303 303  303 303     303 303   303 303  303 303   401
+POST   /signout                                      303 303  303 303  303 303     303 303   303 303  303 303   303
+GET    /lang/{lang}                                  303 303  303 303  303 303     303 303   303 303  303 303   303
+GET    /desk                                         200 200  200 200  200 403     200 403   200 403  403 403   303
+GET    /desk/cylinders                               200 200  200 200  200 403     200 403   200 403  200 200   303
+GET    /desk/cylinders/{code}                        200 200  200 200  200 404     200 404   200 404  200 200   303
+POST   /desk/cylinders/scan                          303 303  303 303  303 303     303 303   303 303  303 303   303
+GET    /desk/findings                                200 200  200 200  200 403     200 403   200 403  403 403   303
+GET    /desk/findings/{finding_id}                   200 200  200 200  200 403     200 403   200 403  403 403   303
+POST   /desk/findings/{finding_id}/{action}          303 303  403 403  303 403     403 403   403 403  403 403   303
+GET    /desk/ledgers/subsidies                       200 200  200 200  200 403     200 403   200 403  403 403   303
+GET    /desk/ledgers/swaps                           200 200  200 200  200 403     200 403   200 403  403 403   303
+GET    /desk/valves                                  200 200  200 200  200 403     200 403   200 403  403 403   303
+GET    /desk/valves/dead-letters                     200 200  200 200  403 403     403 403   403 403  403 403   303
 """
 
 
@@ -223,6 +242,10 @@ class Call:
     method: str
     url: str
     kwargs: dict[str, Any] = field(default_factory=dict)
+    #: a page of the desk: sent with the role's signed-in session (a form with its CSRF token), not a token
+    page: bool = False
+    #: a page call that needs a browser of its own (signing in, signing out): gets one and the role's token
+    send: Callable[[httpx.AsyncClient, str | None], Awaitable[httpx.Response]] | None = None
 
 
 Probe = Callable[[Town, Side], Awaitable[Call]]
@@ -407,6 +430,67 @@ async def _reopen(town: Town, side: Side) -> Call:
     return Call("POST", f"/api/v1/findings/{await town.rectified(side)}/reopen", {"json": {"note": "复查未改"}})
 
 
+# --- the desk's pages (a signed-in session instead of a token) ------------------------------------
+def page(path: str, url: Callable[[Side], str], method: str = "GET") -> None:
+    async def call(_: Town, side: Side) -> Call:
+        return Call(method, url(side), page=True)
+
+    PROBES[(method, path)] = call
+
+
+page("/", lambda s: "/")
+page("/signin", lambda s: "/signin")
+page("/lang/{lang}", lambda s: "/lang/en?next=/desk")
+page("/desk", lambda s: f"/desk?company_id={s.company}")
+page("/desk/cylinders", lambda s: f"/desk/cylinders?owner_company_id={s.company}")
+page("/desk/cylinders/{code}", lambda s: f"/desk/cylinders/{s.cylinder}")
+page("/desk/findings", lambda s: f"/desk/findings?company_id={s.company}")
+page("/desk/findings/{finding_id}", lambda s: f"/desk/findings/{s.finding}")
+page("/desk/ledgers/subsidies", lambda s: f"/desk/ledgers/subsidies?company_id={s.company}")
+page("/desk/ledgers/swaps", lambda s: f"/desk/ledgers/swaps?company_id={s.company}")
+page("/desk/valves", lambda s: f"/desk/valves?company_id={s.company}")
+page("/desk/valves/dead-letters", lambda s: "/desk/valves/dead-letters")
+
+
+async def signed_in_browser(c: httpx.AsyncClient, token: str | None) -> str:
+    """Signs ``c`` in with ``token`` (none: stays anonymous); the session's form token."""
+    if token is None:
+        return "no-session"
+    assert (await sign_in(c, token)).status_code == 303
+    return form_token((await c.get("/")).text)
+
+
+@probe("POST", "/signin")
+async def _signin(town: Town, side: Side) -> Call:
+    async def send(c: httpx.AsyncClient, token: str | None) -> httpx.Response:
+        form = await c.get("/signin")
+        return await c.post("/signin", data={"token": token or "not-a-token", "csrf": form_token(form.text)})
+
+    return Call("POST", "/signin", page=True, send=send)
+
+
+@probe("POST", "/signout")
+async def _signout(town: Town, side: Side) -> Call:
+    async def send(c: httpx.AsyncClient, token: str | None) -> httpx.Response:
+        csrf = await signed_in_browser(c, token)
+        return await c.post("/signout", data={"csrf": csrf})
+
+    return Call("POST", "/signout", page=True, send=send)
+
+
+@probe("POST", "/desk/cylinders/scan")
+async def _desk_scan(town: Town, side: Side) -> Call:
+    label = await town.admin.get(f"/api/v1/cylinders/{side.cylinder}/label")
+    return Call("POST", "/desk/cylinders/scan", {"files": {"image": ("label.png", label.content, "image/png")}},
+                page=True)
+
+
+@probe("POST", "/desk/findings/{finding_id}/{action}")
+async def _desk_rectify(town: Town, side: Side) -> Call:
+    return Call("POST", f"/desk/findings/{await town.finding(side)}/rectify",
+                {"data": {"note": "已整改", "event_id": f.eid()}}, page=True)
+
+
 # --- the tests -----------------------------------------------------------------------------------
 def flat_routes(app: FastAPI) -> list[tuple[str, set[str], bool]]:
     """(path, methods, in the schema) of every route, through included routers (which FastAPI 0.16x keeps
@@ -456,14 +540,17 @@ async def town(client: httpx.AsyncClient, clock: Clock) -> Town:
     return t
 
 
-async def tokens(client: httpx.AsyncClient) -> dict[str, dict[str, str]]:
+async def tokens(client: httpx.AsyncClient) -> dict[str, str]:
+    async def raw(role: str, **scope: str) -> str:
+        return (await f.token(client, role, **scope))["Authorization"].removeprefix("Bearer ")
+
     return {
-        "admin": dict(client.headers),
-        "regulator": await f.token(client, "regulator"),
-        "company_admin": await f.token(client, "company_admin", company_id="C1"),
-        "station_operator": await f.token(client, "station_operator", company_id="C1", station_id="S1"),
-        "delivery_worker": await f.token(client, "delivery_worker", company_id="C1", staff_id="D1"),
-        "inspector": await f.token(client, "inspector", agency_id="A1"),
+        "admin": str(client.headers["Authorization"]).removeprefix("Bearer "),
+        "regulator": await raw("regulator"),
+        "company_admin": await raw("company_admin", company_id="C1"),
+        "station_operator": await raw("station_operator", company_id="C1", station_id="S1"),
+        "delivery_worker": await raw("delivery_worker", company_id="C1", staff_id="D1"),
+        "inspector": await raw("inspector", agency_id="A1"),
     }
 
 
@@ -475,20 +562,59 @@ def cases() -> Iterator[tuple[str, str, str | None, str]]:
         yield method, path, None, "own"
 
 
-async def test_each_role_gets_the_status_its_row_says(client: httpx.AsyncClient, town: Town) -> None:
-    by_role = await tokens(client)
-    wrong: list[str] = []
-    for method, path, role, scope in cases():
-        row = MATRIX[(method, path)]
-        call = await PROBES[(method, path)](town, town.sides[scope])
-        headers = by_role[role] if role else {"Authorization": ""}
-        response = await client.request(call.method, call.url, headers=headers, **call.kwargs)
-        expected = row.anonymous if role is None else row.by_role[role][scope == "other"]
-        if response.status_code != expected:
-            wrong.append(f"{method} {path} as {role or 'anonymous'} ({scope}): {response.status_code}, "
-                         f"expected {expected}: {response.text[:160]}")
-    assert wrong == []
+class Sender:
+    """Sends a probe's call as a role: with its bearer token, or, for a page, in its signed-in session."""
 
+    def __init__(self, client: httpx.AsyncClient, services: Services, raw_tokens: dict[str, str]) -> None:
+        self.client = client
+        self.services = services
+        self.tokens = raw_tokens
+        self.desks: dict[str | None, Desk] = {}
+
+    async def desk(self, role: str | None) -> Desk:
+        if role not in self.desks:
+            c = browser(self.services)
+            if role is not None:
+                assert (await sign_in(c, self.tokens[role])).status_code == 303, role
+            page = await c.get("/")
+            self.desks[role] = Desk(c, form_token(page.text) if role is not None else "no-session")
+        return self.desks[role]
+
+    async def send(self, call: Call, role: str | None) -> httpx.Response:
+        token = self.tokens[role] if role else None
+        if call.send is not None:
+            async with browser(self.services) as fresh:
+                return await call.send(fresh, token)
+        if call.page:
+            desk = await self.desk(role)
+            kwargs = dict(call.kwargs)
+            if call.method == "POST":
+                kwargs["data"] = {"csrf": desk.csrf, **kwargs.get("data", {})}
+            return await desk.client.request(call.method, call.url, **kwargs)
+        headers = {"Authorization": f"Bearer {token}" if token else ""}
+        return await self.client.request(call.method, call.url, headers=headers, **call.kwargs)
+
+    async def close(self) -> None:
+        for desk in self.desks.values():
+            await desk.client.aclose()
+
+
+async def test_each_role_gets_the_status_its_row_says(client: httpx.AsyncClient, services: Services,
+                                                      town: Town) -> None:
+    sender = Sender(client, services, await tokens(client))
+    wrong: list[str] = []
+    try:
+        for method, path, role, scope in cases():
+            row = MATRIX[(method, path)]
+            call = await PROBES[(method, path)](town, town.sides[scope])
+            response = await sender.send(call, role)
+            expected = row.anonymous if role is None else row.by_role[role][scope == "other"]
+            if response.status_code != expected:
+                wrong.append(f"{method} {path} as {role or 'anonymous'} ({scope}): {response.status_code}, "
+                             f"expected {expected}: {response.text[:160]}")
+    finally:
+        await sender.close()
+    assert wrong == []
 
 def with_nul_at(value: Any, path: tuple[Any, ...]) -> Any:
     """``value`` with a NUL character added to the string at ``path``."""
@@ -511,29 +637,36 @@ def string_paths(value: Any, at: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ..
             yield from string_paths(item, (*at, index))
 
 
-async def test_a_nul_character_anywhere_is_a_422(client: httpx.AsyncClient, town: Town) -> None:
-    """Every string of every probe's body, every path segment and query value, with a NUL added: a 422
-    on PostgreSQL (which keeps no NUL in text), never a 500."""
+async def test_a_nul_character_anywhere_is_a_422(client: httpx.AsyncClient, services: Services, town: Town) -> None:
+    """Every string of every probe's body or form, every path segment and query value, with a NUL added:
+    a 422 on PostgreSQL (which keeps no NUL in text), never a 500. Sent as the admin (pages: signed in)."""
+    sender = Sender(client, services, await tokens(client))
     wrong: list[str] = []
     sent = 0
-    for (method, path), make in sorted(PROBES.items()):
-        call = await make(town, town.sides["own"])
-        variants: list[tuple[str, str, dict[str, Any]]] = []
-        for where in string_paths(call.kwargs.get("json")):
-            variants.append((".".join(map(str, where)), call.url,
-                             {**call.kwargs, "json": with_nul_at(call.kwargs["json"], where)}))
-        base, _, query = call.url.partition("?")
-        segments = base.split("/")
-        for index, template in enumerate(path.split("/")):
-            if template.startswith("{"):
-                url = "/".join([*segments[:index], "%00", *segments[index + 1:]]) + (f"?{query}" if query else "")
-                variants.append((template, url, call.kwargs))
-        if query:
-            variants.append(("query", f"{base}?{query}%00", call.kwargs))
-        for where, url, kwargs in variants:
-            sent += 1
-            response = await client.request(call.method, url, **kwargs)
-            if response.status_code != 422:
-                wrong.append(f"{method} {path} with NUL in {where}: {response.status_code} {response.text[:120]}")
+    try:
+        for (method, path), make in sorted(PROBES.items()):
+            call = await make(town, town.sides["own"])
+            if call.send is not None:
+                continue
+            variants: list[tuple[str, Call]] = []
+            for part in ("json", "data"):
+                for where in string_paths(call.kwargs.get(part)):
+                    mutated = {**call.kwargs, part: with_nul_at(call.kwargs[part], where)}
+                    variants.append((".".join(map(str, where)), replace(call, kwargs=mutated)))
+            base, _, query = call.url.partition("?")
+            segments = base.split("/")
+            for index, template in enumerate(path.split("/")):
+                if template.startswith("{"):
+                    url = "/".join([*segments[:index], "%00", *segments[index + 1:]]) + (f"?{query}" if query else "")
+                    variants.append((template, replace(call, url=url)))
+            if query:
+                variants.append(("query", replace(call, url=f"{base}?{query}%00")))
+            for where, variant in variants:
+                sent += 1
+                response = await sender.send(variant, "admin")
+                if response.status_code != 422:
+                    wrong.append(f"{method} {path} with NUL in {where}: {response.status_code} {response.text[:120]}")
+    finally:
+        await sender.close()
     assert wrong == []
     assert sent > 100
