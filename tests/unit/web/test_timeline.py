@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from cylinder_trace.api.masking import masked_personal_data
+from cylinder_trace.api.masking import PersonalView
+from cylinder_trace.app.personal_data import PersonalDataCipher
 from cylinder_trace.web.timeline import kind_of, timeline
 
 
@@ -40,9 +41,12 @@ def test_kinds() -> None:
 
 
 def test_id_numbers_are_masked_at_any_depth_and_nothing_else_changes() -> None:
-    data = {"command": {"handed_in_by": {"name": "赵六", "id_number": "220102198001019876"}},
+    cipher = PersonalDataCipher(bytes(32))
+    data = {"command": {"handed_in_by": {"name": "赵六", "id_number": cipher.seal("220102198001019876")}},
             "items": [{"id_number": "12345678"}], "note": "220102198001019876 stays where it is not an id_number"}
-    masked = masked_personal_data(data)
+    masked = PersonalView(cipher, unmasked=False).data(data)
     assert masked["command"]["handed_in_by"] == {"name": "赵六", "id_number": "2201**********9876"}
     assert masked["items"] == [{"id_number": "********"}] and masked["note"] == data["note"]
-    assert masked_personal_data(masked) == masked
+    assert PersonalView(cipher, unmasked=False).data(masked) == masked
+    shown = PersonalView(cipher, unmasked=True)
+    assert shown.data(data)["command"]["handed_in_by"]["id_number"] == "220102198001019876" and shown.shown_in_full
