@@ -155,6 +155,8 @@ async def dashboard(conn: AsyncConnection, caller: Principal, window: Window,
                     company_id: str | None = None) -> dict[str, Any]:
     """Every number of the dashboard, for the companies ``caller`` may list (``company_id``: narrow a
     regulator's view to one company)."""
+    if caller.role == "inspector":
+        return await _cylinder_numbers(conn, company_id, window)
     company = caller.listed_company(company_id, "data")
     return {
         "company_id": company,
@@ -165,5 +167,22 @@ async def dashboard(conn: AsyncConnection, caller: Principal, window: Window,
         "findings_by_company": await open_findings_by(conn, "company_id", company),
         "valves": await valve_presence(conn, company, window),
         "refusals": await refusals(conn, company, window),
+        "fills_per_day": await fills_per_day(conn, company, window),
+    }
+
+
+async def _cylinder_numbers(conn: AsyncConnection, company: str | None, window: Window) -> dict[str, Any]:
+    """An inspector's dashboard: the cylinders of every company (or of ``company``), and nothing of
+    findings, valves or refusals, which inspectors do not read (API.md, Conventions)."""
+    return {
+        "company_id": company,
+        "today": window.today.isoformat(),
+        "cylinders": await cylinder_alarms(conn, company, window),
+        "by_status": await cylinders_by_status(conn, company),
+        "findings_by_rule": [],
+        "findings_by_company": [],
+        "valves": {"total": 0, "offline": 0, "online": 0},
+        "refusals": {"days": REFUSAL_DAYS, "since": window.days(REFUSAL_DAYS)[0].isoformat(), "total": 0,
+                     "by_rule": []},
         "fills_per_day": await fills_per_day(conn, company, window),
     }
