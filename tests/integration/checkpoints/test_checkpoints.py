@@ -117,7 +117,8 @@ async def test_only_admin_and_regulator_take_read_and_export(client: httpx.Async
     taken = await f.ok(await client.post("/api/v1/checkpoints", headers=regulator), 201)
     assert (await client.get(f"/api/v1/checkpoints/1/cylinders/{code}", headers=regulator)).status_code == 200
     assert taken["statement"]["sequence"] == 1
-    others = [await f.token(client, "company_admin", company_id="C1"), await f.token(client, "inspector"),
+    others = [await f.token(client, "company_admin", company_id="C1"),
+              await f.token(client, "inspector", agency_id="A1"),
               await f.token(client, "station_operator", company_id="C1", station_id="S1")]
     for headers in others:
         assert (await client.post("/api/v1/checkpoints", headers=headers)).status_code == 403

@@ -12,6 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from cylinder_trace.app.services import Services
+from cylinder_trace.domain.checkpoints import new_signing_key
 from cylinder_trace.settings import PLACEHOLDER_PERSONAL_DATA_KEY, Settings
 from cylinder_trace.store.tables import command_log, events, registry
 from tests.support import factories as f
@@ -124,9 +125,10 @@ async def test_every_unmasked_read_is_in_the_audit_log_a_regulator_lists(client:
 
 
 def test_the_key_is_a_real_key_and_no_placeholder_in_production() -> None:
+    real_secrets = {"admin_token": "a-real-secret", "checkpoint_signing_key": new_signing_key()[0]}
     with pytest.raises(ValueError, match="CT_PERSONAL_DATA_KEY"):
-        Settings(environment="production", admin_token="a-real-secret")
+        Settings(environment="production", **real_secrets)
     with pytest.raises(ValueError, match="32 bytes"):
         Settings(personal_data_key="dG9vIHNob3J0")
-    assert Settings(environment="production", admin_token="a-real-secret",
-                    personal_data_key="q" * 43 + "=").personal_data_key != PLACEHOLDER_PERSONAL_DATA_KEY
+    assert Settings(environment="production", personal_data_key="q" * 43 + "=",
+                    **real_secrets).personal_data_key != PLACEHOLDER_PERSONAL_DATA_KEY

@@ -99,6 +99,10 @@ GET    /api/v1/ledgers/swaps                         200 200  200 200  200 403  
 GET    /api/v1/epcis/events                          200 200  200 200  200 200     200 200   200 200  200 200   401
 GET    /api/v1/epcis/epcs/{epc}/events               200 200  200 200  200 200     200 200   200 200  200 200   401
 GET    /api/v1/dead-letters                          200 200  200 200  403 403     403 403   403 403  403 403   401
+POST   /api/v1/checkpoints                           201 201  201 201  403 403     403 403   403 403  403 403   401
+GET    /api/v1/checkpoints/latest                    200 200  200 200  403 403     403 403   403 403  403 403   401
+GET    /api/v1/checkpoints/{sequence}                200 200  200 200  403 403     403 403   403 403  403 403   401
+GET    /api/v1/checkpoints/{sequence}/cylinders/{code} 200 200 200 200 403 403     403 403   403 403  403 403   401
 # the regulator's desk: a signed-in session instead of a token; without one a page sends you to sign in
 GET    /                                             200 200  200 200  200 200     200 200   200 200  200 200   200
 GET    /signin                                       200 200  200 200  200 200     200 200   200 200  200 200   200
@@ -274,6 +278,11 @@ simple("GET", "/8003/{grai}", lambda s: f"/8003/{s.cylinder}")
 simple("GET", "/api/v1/audit-log", lambda s: "/api/v1/audit-log")
 simple("GET", "/api/v1/dead-letters", lambda s: "/api/v1/dead-letters")
 simple("POST", "/api/v1/sweeps", lambda s: "/api/v1/sweeps")
+simple("POST", "/api/v1/checkpoints", lambda s: "/api/v1/checkpoints")
+simple("GET", "/api/v1/checkpoints/latest", lambda s: "/api/v1/checkpoints/latest")
+simple("GET", "/api/v1/checkpoints/{sequence}", lambda s: "/api/v1/checkpoints/1")
+simple("GET", "/api/v1/checkpoints/{sequence}/cylinders/{code}",
+       lambda s: f"/api/v1/checkpoints/1/cylinders/{s.cylinder}")
 simple("POST", "/api/v1/principals", lambda s: "/api/v1/principals",
        lambda s: {"role": "delivery_worker", "name": "送气工", "company_id": s.company})
 
@@ -537,6 +546,8 @@ async def town(client: httpx.AsyncClient, clock: Clock) -> Town:
         t.sides["own" if n == "1" else "other"] = side
     t.report_id = (await f.ok(await client.post("/api/v1/reports", json={"kind": "other", "description": "x"})))[
         "report_id"]
+    first = await f.ok(await client.post("/api/v1/checkpoints"), 201)  # checkpoint 1 holds both cylinders
+    assert first["sequence"] == 1, first
     return t
 
 

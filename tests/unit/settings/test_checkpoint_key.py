@@ -9,15 +9,18 @@ from cylinder_trace.domain.checkpoints import new_signing_key
 from cylinder_trace.settings import PLACEHOLDER_CHECKPOINT_SIGNING_KEY, Settings
 
 REAL_ADMIN_TOKEN = "a-real-admin-secret"
+#: production also refuses the placeholder key of ID numbers at rest: a real one beside the others
+REAL_PERSONAL_DATA_KEY = "q" * 43 + "="
 
 
 def test_production_refuses_the_placeholder_key_in_any_case() -> None:
     for placeholder in (PLACEHOLDER_CHECKPOINT_SIGNING_KEY, PLACEHOLDER_CHECKPOINT_SIGNING_KEY.upper()):
         with pytest.raises(ValidationError, match="CT_CHECKPOINT_SIGNING_KEY"):
-            Settings(environment="production", admin_token=REAL_ADMIN_TOKEN, checkpoint_signing_key=placeholder)
+            Settings(environment="production", admin_token=REAL_ADMIN_TOKEN, checkpoint_signing_key=placeholder,
+                     personal_data_key=REAL_PERSONAL_DATA_KEY)
     real, _ = new_signing_key()
-    assert Settings(environment="production", admin_token=REAL_ADMIN_TOKEN,
-                    checkpoint_signing_key=real).checkpoint_signing_key == real
+    assert Settings(environment="production", admin_token=REAL_ADMIN_TOKEN, checkpoint_signing_key=real,
+                    personal_data_key=REAL_PERSONAL_DATA_KEY).checkpoint_signing_key == real
     assert Settings().checkpoint_signing_key == PLACEHOLDER_CHECKPOINT_SIGNING_KEY  # development may use it
 
 
