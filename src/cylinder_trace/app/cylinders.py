@@ -183,13 +183,14 @@ async def register_cylinder(
     census imports thousands; their answers are kept in the command log)."""
     if (reg.owner_company_id is None) == (reg.owner_customer_id is None):
         raise InvalidInput("owner", "give exactly one of company_id or customer_id")
-    day, policy = rule_day(tx, reg.occurred_at, made_on=reg.manufactured_on)
+    day, policy = rule_day(tx, reg.occurred_at)
     try:
         policy.model(reg.model)
     except UnknownModel as exc:
         raise InvalidInput("model", str(exc)) from None
     if reg.manufactured_on > tx.today():
         raise InvalidInput("manufactured_on", "lies in the future")
+    day_of(tx, reg.occurred_at, made_on=reg.manufactured_on)  # registered once it was made
     if reg.last_inspected_on is not None and not reg.manufactured_on <= reg.last_inspected_on <= tx.today():
         raise InvalidInput("last_inspected_on", "must lie between manufacture and today")
     latest = min(day, tx.today())
