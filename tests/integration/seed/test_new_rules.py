@@ -68,8 +68,8 @@ async def test_non_residential_premises_need_an_emergency_shutoff(pg_client: htt
 
 async def test_only_an_unconverted_dual_phase_cylinder_is_refused_delivery(pg_client: httpx.AsyncClient) -> None:
     await f.town(pg_client)
-    dual = str((await f.cylinder(pg_client, model="YSP118-II", manufactured_on="2024-01-01"))["code"])
-    converted = str((await f.cylinder(pg_client, model="YSP118-II", manufactured_on="2024-01-01"))["code"])
+    dual = str((await f.cylinder(pg_client, model="YSP118-II", manufactured_on="2023-01-01"))["code"])
+    converted = str((await f.cylinder(pg_client, model="YSP118-II", manufactured_on="2023-01-01"))["code"])
     await f.ok(await inspect(pg_client, converted, "A1", converted_to_single_phase=True), 201)
     await fit(pg_client, converted, "V1")  # passed an inspection after 2023-09-30: it needs its smart valve
     assert (await f.fill(pg_client, converted, net_mass_kg=49.0)).status_code == 201

@@ -27,7 +27,7 @@ async def users_cylinder(c: httpx.AsyncClient, made: str, model: str = "YSP35.5"
 
 
 async def failed_cylinder(c: httpx.AsyncClient, company_id: str) -> str:
-    code = str((await f.cylinder(c, company_id=company_id, manufactured_on="2024-01-01"))["code"])
+    code = str((await f.cylinder(c, company_id=company_id, manufactured_on="2023-01-01"))["code"])
     await f.ok(await c.post("/api/v1/inspections", json={"event_id": f.eid(), "code": code, "agency_id": "A1",
                                                          "occurred_at": NOW, "result": "fail"}), 201)
     return code

@@ -127,7 +127,8 @@ class Oracle:
 
 async def _register(c: httpx.AsyncClient, n: int, i: int, spec: CylinderSpec) -> str:
     owner = {"company_id": f"P{n}"} if spec.owner == "company" else {"customer_id": f"P{n}U"}
-    made = "2010-01-01" if spec.kind == "life_expired" else "2024-01-01"
+    # made before BEFORE_SUBSIDIES: an early fit is dated after the cylinder was made, as event times must be
+    made = "2010-01-01" if spec.kind == "life_expired" else "2023-01-01"
     model = "YSP118-II" if spec.kind in ("obsolete", "converted") else "YSP35.5"
     body = {"event_id": f.eid(), "model": model, "manufacturer_code": "M01", "manufactured_on": made,
             "owner": owner, "occurred_at": "2024-02-01T10:00:00+08:00", "serial": f"P{n}C{i}"}
