@@ -11,8 +11,8 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-SERIAL_RE = re.compile(r"^[A-Za-z0-9]{1,16}$")
-PREFIX_RE = re.compile(r"^[0-9]{6,12}$")
+SERIAL_RE = re.compile(r"^[A-Za-z0-9]{1,16}\Z")
+PREFIX_RE = re.compile(r"^[0-9]{6,12}\Z")
 
 #: asset type number by cylinder model (DOMAIN.md, Codes)
 ASSET_TYPE_BY_MODEL: dict[str, int] = {
