@@ -4,8 +4,8 @@ Principals get ``expires_at`` (optional, set when the token is made) and ``revok
 (``DELETE /api/v1/principals/{id}``, ``cylinder-trace token revoke``). The audit log of unmasked reads
 gets an index on its time, for the regulators' listing.
 
-Revision ID: 0008
-Revises: 0006
+Revision ID: 0012
+Revises: 0011
 Create Date: 2026-12-05
 """
 from __future__ import annotations
@@ -15,8 +15,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = '0008'
-down_revision: str | Sequence[str] | None = '0006'
+revision: str = '0012'
+down_revision: str | Sequence[str] | None = '0011'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
