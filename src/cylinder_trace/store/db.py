@@ -49,8 +49,13 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
     # no pre-ping: asyncpg's ping is a BEGIN, a query and a ROLLBACK on every checkout. A connection the
     # server dropped fails its first statement instead; SQLAlchemy then discards the pool's connections,
     # and the unit of work tries a read (and the appender a batch) again on a new one.
+    # every statement planned for its own parameters: the driver prepares each statement once per
+    # connection, and after five runs PostgreSQL would settle on one generic plan — for an array lookup
+    # made while a table was still small, a sequential scan that later compares every row with every
+    # element (measured: 29 ms instead of 0.6 ms for 256 stream ids among 10,000 streams)
     return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, json_serializer=dumps_json,
-                               json_deserializer=loads_json)
+                               json_deserializer=loads_json,
+                               connect_args={"server_settings": {"plan_cache_mode": "force_custom_plan"}})
 
 
 def _sqlite_pragmas(engine: AsyncEngine) -> None:
