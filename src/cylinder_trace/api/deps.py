@@ -46,9 +46,10 @@ async def get_principal(
 Caller = Annotated[Principal, Depends(get_principal)]
 
 
-def refuse_nul_characters(request: Request) -> None:
+async def refuse_nul_characters(request: Request) -> None:
     """No path segment or query parameter may hold a NUL character (PostgreSQL keeps none in text): 422
-    naming it, for every route (the app's own dependency)."""
+    naming it, for every route (the app's own dependency; ``async``, or FastAPI would run it in a worker
+    thread for every request)."""
     bad = [["path", name] for name, value in request.path_params.items() if "\x00" in str(value)]
     bad += [["query", name] for name, value in request.query_params.multi_items() if "\x00" in name + value]
     if bad:
