@@ -9,6 +9,7 @@ use a station operator's token, so every request is authenticated against the da
 * fills: ``POST /api/v1/fills`` of the cylinders just registered (every rule, the hash chain, the
   projections and the findings ledger on the way), ``--fill-clients`` at once.
 
+Each server first answers 300 registrations that are not measured (statements prepared, caches filled).
 Reports requests/s, p50 and p99 latency, the statuses, the server process's CPU time per request, and
 each rate as a ratio of the baseline's. ``--eventsourcing`` adds the ``eventsourcing`` library's
 PostgreSQL recorder (one event per transaction from 16 threads) on the same server. ``--profile DIR``
@@ -49,6 +50,8 @@ from bench.support import (
 from cylinder_trace.store.migrate import upgrade
 
 ADMIN = "bench-admin-token"
+#: requests each server answers before the measured ones (statements prepared, caches filled)
+WARM_UP = 300
 
 
 @dataclass
@@ -104,6 +107,8 @@ async def service_side(n: int, register_clients: int, fill_clients: int, run: st
         with uvicorn_server("cylinder_trace.api.main:create_app", env, workdir) as server:
             token = await town(server.base)
             bodies = registration_bodies(n, run)
+            await drive(server.port, [post("/api/v1/cylinders", b, token)  # warm-up: not measured
+                                      for b in registration_bodies(WARM_UP, run + "w")], register_clients)
             cpu = server.cpu()
             registered = await drive(server.port, [post("/api/v1/cylinders", b, token) for b in bodies],
                                      register_clients, keep_bodies=True)
@@ -146,6 +151,8 @@ async def baseline_side(n: int, register_clients: int, fill_clients: int, run: s
         env = {"CT_BASELINE_DSN": plain_dsn(PG_DSN, name)}
         with uvicorn_server("bench.baseline_app:create_app", env, workdir) as server:
             bodies = registration_bodies(n, run)
+            await drive(server.port, [post("/api/v1/cylinders", b)  # warm-up: not measured
+                                      for b in registration_bodies(WARM_UP, run + "w")], register_clients)
             cpu = server.cpu()
             registered = await drive(server.port, [post("/api/v1/cylinders", b) for b in bodies], register_clients)
             register_cpu = server.cpu() - cpu

@@ -32,7 +32,7 @@ def api_routes(routes: list[Any]) -> Iterator[APIRoute]:
 
 
 def runs_on_the_loop(call: Any) -> bool:
-    target = call if inspect.isfunction(call) or inspect.ismethod(call) else getattr(call, "__call__", call)
+    target = call if inspect.isfunction(call) or inspect.ismethod(call) else type(call).__call__
     return inspect.iscoroutinefunction(target)
 
 
