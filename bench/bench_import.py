@@ -23,6 +23,7 @@ import httpx
 from cylinder_trace.api.main import create_app
 from cylinder_trace.app.census import import_census
 from cylinder_trace.app.services import build_services
+from cylinder_trace.runtime import tune_gc_for_streaming
 from cylinder_trace.settings import Settings
 from cylinder_trace.store.migrate import upgrade
 from tests.support import factories as f
@@ -65,6 +66,7 @@ async def run(url: str, path: Path, batch: int) -> list[tuple[str, float, int, i
 
 
 async def main() -> None:
+    tune_gc_for_streaming()  # as `cylinder-trace import` does
     parser = argparse.ArgumentParser()
     parser.add_argument("rows", nargs="?", type=int, default=10_000)
     parser.add_argument("--batch", type=int, default=500)

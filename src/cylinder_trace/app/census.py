@@ -44,7 +44,7 @@ from .cylinders import (
 from .errors import AppError, Conflict, Forbidden, InvalidInput
 from .principals import Principal
 from .registries import get_entry
-from .unit_of_work import Needs, Outcome, Tx, UnitOfWork, command_body_hash
+from .unit_of_work import Command, Needs, Outcome, Tx, UnitOfWork, command_body_hash
 
 #: every column the import reads, with what it means (the CLI help and the README show this)
 COLUMNS: Final[dict[str, str]] = {
@@ -346,38 +346,57 @@ async def _logged(uow: UnitOfWork, event_ids: Sequence[str]) -> dict[str, tuple[
     return await uow.read(reader)
 
 
-def _needs(row: CensusRow, company_id: str) -> Needs:
-    v = row.values
-    customers = [c for c in (v.get("owner_customer_id"), v.get("at_customer_id")) if c]
-    return Needs(codes=(row.code,) if row.code else (),
+def _needs(rows: Sequence[CensusRow], company_id: str) -> Needs:
+    customers = sorted({c for r in rows for c in (r.values.get("owner_customer_id"), r.values.get("at_customer_id"))
+                        if c})
+    return Needs(codes=tuple(sorted({r.code for r in rows if r.code})),
                  entries=(("company", company_id), *(("customer", c) for c in customers)))
 
 
 async def _import_chunk(uow: UnitOfWork, chunk: Sequence[CensusRow], principal: Principal, codes: CodeSettings,
                         occurred_at: datetime) -> list[_Done]:
-    """Every row of ``chunk`` through the register handler, as commands stored together."""
+    """Every row of ``chunk`` through the register handler, as commands of one job of the appender (each
+    row refused on its own); when one of them fails the job, row by row."""
     assert principal.company_id is not None
     company_id = principal.company_id
     bodies = {r.event_id: {"company_id": company_id, **r.values} for r in chunk}
     known = await _logged(uow, list(bodies))
-
-    async def one(row: CensusRow) -> _Done:
-        body = bodies[row.event_id]
+    done: dict[int, _Done] = {}
+    pending: list[CensusRow] = []
+    for row in chunk:
         seen = known.get(row.event_id)
-        if seen is not None and seen[0] == command_body_hash(COMMAND_KIND, body):
-            return _Done(row, "already_present", str(seen[1].get("code", row.code or "")))
+        if seen is not None and seen[0] == command_body_hash(COMMAND_KIND, bodies[row.event_id]):
+            done[row.row] = _Done(row, "already_present", str(seen[1].get("code", row.code or "")))
+        else:
+            pending.append(row)
 
+    def command(row: CensusRow) -> Command:
         async def handler(tx: Tx) -> Outcome:
             reg = _registration(row, row.event_id, occurred_at)
             return await register_cylinder(tx, reg, principal, codes, source="import", with_state=False)
 
-        try:
-            outcome = await uow.command(COMMAND_KIND, row.event_id, body, handler, _needs(row, company_id))
-        except AppError as exc:
-            return _Done(row, "error", error=_error(row, exc))
+        return Command(COMMAND_KIND, row.event_id, bodies[row.event_id], handler)
+
+    def answer(row: CensusRow, outcome: Outcome | AppError) -> _Done:
+        if isinstance(outcome, AppError):
+            return _Done(row, "error", error=_error(row, outcome))
         return _Done(row, "imported", str(outcome.body.get("code")))
 
-    return list(await asyncio.gather(*(one(row) for row in chunk)))
+    if pending:
+        try:
+            outcomes = await uow.commands([command(r) for r in pending], _needs(pending, company_id))
+        except Exception:  # a row failed the job as a whole: each row on its own then
+            outcomes = await asyncio.gather(*(_one(uow, command(r), _needs([r], company_id)) for r in pending))
+        for row, outcome in zip(pending, outcomes, strict=True):
+            done[row.row] = answer(row, outcome)
+    return [done[row.row] for row in chunk]
+
+
+async def _one(uow: UnitOfWork, item: Command, needs: Needs) -> Outcome | AppError:
+    try:
+        return await uow.command(item.kind, item.event_id, item.body, item.handler, needs)
+    except AppError as exc:
+        return exc
 
 
 async def company_context(uow: UnitOfWork, company_id: str, codes: CodeSettings) -> RowContext:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -17,10 +18,11 @@ from ..store.db import is_transient
 from ..store.projections import Projection
 from .appender import Appender, Job, track_writes, undo_write_count, writes_so_far
 from .batch import Batch, LoggedCommand, Needs
-from .errors import Conflict, Forbidden, NotFound
+from .errors import AppError, Conflict, Forbidden, NotFound
 from .tx import Outcome, Tx, derived_event_id
 
-__all__ = ["Clock", "Needs", "Outcome", "Tx", "UnitOfWork", "command_body_hash", "derived_event_id", "utc_now"]
+__all__ = ["Clock", "Command", "Needs", "Outcome", "Tx", "UnitOfWork", "command_body_hash", "derived_event_id",
+           "utc_now"]
 
 T = TypeVar("T")
 Clock = Callable[[], datetime]
@@ -74,21 +76,33 @@ class UnitOfWork:
         answer and stores nothing; a repeat with another body is a conflict. A repeat is authorized like
         a first request (the handler runs and its writes are thrown away): another party's body sent
         again is refused as it would be with a new ``event_id``."""
-        body_hash = command_body_hash(kind, body)
-
-        async def once(tx: Tx) -> Outcome:
-            logged = await tx.logged(event_id)
-            if logged is not None:
-                await _authorize_repeat(tx, handler)
-                if logged.body_hash != body_hash:
-                    raise Conflict(f"event_id {event_id} was already used with a different body")
-                return Outcome(logged.status, logged.response)
-            outcome = await handler(tx)
-            tx.log(LoggedCommand(event_id, kind, body_hash, outcome.status, outcome.body))
-            return outcome
-
-        result: Outcome = await self.appender.submit(Job(once, needs, (event_id,)))
+        item = Command(kind, event_id, body, handler)
+        result: Outcome = await self.appender.submit(Job(item.run_once, needs, (event_id,)))
         return result
+
+    async def commands(self, items: Sequence[Command], needs: Needs) -> list[Outcome | AppError]:
+        """Many commands as one job of the appender (a census chunk): each as :meth:`command` would run it,
+        one after another, each answered with its outcome or the error it was refused with. ``needs``:
+        what they read and change together. A command refused after writing to the database itself fails
+        them all (the caller sends them one by one then)."""
+        async def run_all(tx: Tx) -> list[Outcome | AppError]:
+            answers: list[Outcome | AppError] = []
+            for item in items:
+                one = self._tx(tx.batch)
+                writes = writes_so_far(tx.conn)
+                try:
+                    answers.append(await item.run_once(one))
+                except AppError as exc:
+                    if writes_so_far(tx.conn) != writes:
+                        raise
+                    answers.append(exc)
+                    continue
+                tx.batch.staged.merge(one.layer)  # what the next command reads
+            return answers
+
+        results: list[Outcome | AppError] = await self.appender.submit(
+            Job(run_all, needs, tuple(item.event_id for item in items)))
+        return results
 
     async def read(self, reader: Callable[[AsyncConnection], Awaitable[T]]) -> T:
         """Run ``reader`` on a connection of its own in autocommit: no BEGIN and ROLLBACK around a read
@@ -108,6 +122,31 @@ class UnitOfWork:
 
     async def close(self) -> None:
         await self.appender.close()
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    """A client's command: what it is, its ``event_id``, its body, and the handler that carries it out."""
+
+    kind: str
+    event_id: str
+    body: dict[str, Any]
+    handler: Callable[[Tx], Awaitable[Outcome]]
+
+    async def run_once(self, tx: Tx) -> Outcome:
+        """Inside a batch: the first answer for ``event_id`` if it ran before with this body (after the
+        caller is authorized as for a new command), a conflict for another body, else run the handler and
+        log its answer."""
+        body_hash = command_body_hash(self.kind, self.body)
+        logged = await tx.logged(self.event_id)
+        if logged is not None:
+            await _authorize_repeat(tx, self.handler)
+            if logged.body_hash != body_hash:
+                raise Conflict(f"event_id {self.event_id} was already used with a different body")
+            return Outcome(logged.status, logged.response)
+        outcome = await self.handler(tx)
+        tx.log(LoggedCommand(self.event_id, self.kind, body_hash, outcome.status, outcome.body))
+        return outcome
 
 
 async def _authorize_repeat(tx: Tx, handler: Callable[[Tx], Awaitable[Outcome]]) -> None:

@@ -19,32 +19,25 @@ ZERO_HASH = "0" * 64
 _CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
-#: numbers orjson writes exactly as ``json.dumps`` does: integers within 64 bits, and floats that are zero
-#: or between 1e-4 and 1e16 (outside that range the two write exponents differently)
-_INT_RANGE = (-(2**63), 2**64 - 1)
-_PLAIN = (str, bool, type(None))
-
-
 def _orjson_writes_it_alike(obj: Any) -> bool:
-    """True when orjson's text of ``obj`` is the canonical one: only JSON types, string keys, and numbers
-    both libraries write alike."""
+    """True when orjson's text of ``obj`` is the canonical one as far as a look at its values tells: only
+    JSON types, and floats that are zero or between 1e-4 and 1e16 (outside that range the two libraries
+    write exponents differently; NaN and infinities fail the test too). What orjson refuses itself —
+    integers beyond 64 bits, keys that are not strings — falls back in :func:`canonical_json`."""
     stack = [obj]
+    pop, extend = stack.pop, stack.extend
     while stack:
-        value = stack.pop()
-        if isinstance(value, _PLAIN):
+        value = pop()
+        kind = type(value)
+        if kind is str or kind is int or kind is bool or value is None:
             continue
-        if isinstance(value, int):
-            if not _INT_RANGE[0] <= value <= _INT_RANGE[1]:
+        if kind is float:
+            if value != 0 and not 1e-4 <= abs(value) < 1e16:
                 return False
-        elif isinstance(value, float):
-            if value != 0 and not 1e-4 <= abs(value) < 1e16:  # NaN and infinities fail this too
-                return False
-        elif isinstance(value, dict):
-            if not all(type(k) is str for k in value):
-                return False
-            stack.extend(value.values())
-        elif isinstance(value, list | tuple):
-            stack.extend(value)
+        elif kind is dict:
+            extend(value.values())
+        elif kind is list or kind is tuple:
+            extend(value)
         else:
             return False
     return True
@@ -57,7 +50,7 @@ def canonical_json(obj: Any) -> str:
     if _orjson_writes_it_alike(obj):
         try:
             return orjson.dumps(obj, option=orjson.OPT_SORT_KEYS).decode()
-        except orjson.JSONEncodeError:  # a lone surrogate, a structure too deep: as the standard library has it
+        except orjson.JSONEncodeError:  # a big integer, a key not a string, a lone surrogate, too deep: as json has it
             pass
     return _CANONICAL.encode(obj)
 

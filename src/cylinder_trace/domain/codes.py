@@ -38,7 +38,8 @@ def gs1_check_digit(digits: str) -> int:
     """GS1 mod-10 check digit: weights 3,1,3,… from the rightmost digit."""
     if not digits.isdigit() or not digits.isascii():
         raise ValueError("check digit needs ASCII digits")
-    total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(digits)))
+    backwards = digits[::-1]
+    total = 3 * sum(map(int, backwards[0::2])) + sum(map(int, backwards[1::2]))
     return (10 - total % 10) % 10
 
 
@@ -65,6 +66,7 @@ class Grai:
         return f"{base_url.rstrip('/')}/8003/{self.code}"
 
 
+@functools.lru_cache(maxsize=65536)
 def make_grai(company_prefix: str, asset_type: int, serial: str) -> Grai:
     if not PREFIX_RE.match(company_prefix):
         raise ValueError("a GS1 company prefix is 6 to 12 digits")
