@@ -27,7 +27,7 @@ import asyncpg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.support import PG_DSN, machine, plain_dsn, scratch_database
+from bench.support import PG_DSN, plain_dsn, publish, scratch_database
 
 TABLE = """
 CREATE TABLE ev (position bigint PRIMARY KEY, tx xid8 NOT NULL DEFAULT pg_current_xact_id(),
@@ -137,12 +137,7 @@ async def main() -> None:
                         f"lock {'yes' if lock_ok else 'NO'} {lock_ms:.0f} ms, "
                         f"xid8 {'yes' if horizon_ok else 'NO'} {horizon_ms:.0f} ms |")
             print(rows[-1], flush=True)
-    text = (f"\n### bench_append_order — {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}\n\n{machine()}; "
-            f"{args.seconds:.0f} s per cell.\n\n" + "\n".join(rows) + "\n")
-    print(text)
-    if args.markdown:
-        with args.markdown.open("a", encoding="utf-8") as out:
-            out.write(text)
+    publish("bench_append_order", f"{args.seconds:.0f} s per cell.", "\n".join(rows), args.markdown)
 
 
 if __name__ == "__main__":

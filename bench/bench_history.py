@@ -23,7 +23,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.store_gen import code_of, copy_store
-from bench.support import PG_DSN, drive, get, machine, plain_dsn, scratch_database, sqlalchemy_url, uvicorn_server
+from bench.support import PG_DSN, drive, get, plain_dsn, publish, scratch_database, sqlalchemy_url, uvicorn_server
 from cylinder_trace.store.migrate import upgrade
 
 ADMIN = "bench-admin-token"
@@ -66,13 +66,8 @@ async def main() -> None:
     line = (f"| history of a {args.events}-event cylinder, {total:,} events stored, 1 client | "
             f"{report.rate:,.0f}/s | {report.percentile(50) * 1000:.2f} | {report.percentile(99) * 1000:.2f} | "
             f"{dict(report.statuses)} |")
-    text = (f"\n### bench_history — {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}\n\n{machine()}; "
-            f"COPY wrote {total:,} events in {copy_s:.1f} s.\n\n| run | reads/s | p50 ms | p99 ms | statuses |\n"
-            f"|---|---:|---:|---:|---|\n{line}\n")
-    print(text)
-    if args.markdown:
-        with args.markdown.open("a", encoding="utf-8") as out:
-            out.write(text)
+    publish("bench_history", f"COPY wrote {total:,} events in {copy_s:.1f} s.",
+           f"| run | reads/s | p50 ms | p99 ms | statuses |\n|---|---:|---:|---:|---|\n{line}", args.markdown)
 
 
 if __name__ == "__main__":

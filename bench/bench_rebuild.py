@@ -21,7 +21,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.store_gen import copy_store
-from bench.support import PG_DSN, machine, plain_dsn, scratch_database, sqlalchemy_url
+from bench.support import PG_DSN, plain_dsn, publish, scratch_database, sqlalchemy_url
 from cylinder_trace.store.migrate import upgrade
 
 
@@ -48,13 +48,9 @@ async def main() -> None:
             print(out.stdout.strip(), f"(whole command {seconds:.1f} s)", flush=True)
             rows.append(f"| {run} | {total:,} | {copy_s:.1f} s ({total / copy_s:,.0f}/s) | {seconds:.1f} s "
                         f"({total / seconds:,.0f}/s, the whole command) | {out.stdout.strip()} |")
-    text = (f"\n### bench_rebuild — {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}\n\n{machine()}\n\n"
-            "| run | events | COPY of the same rows | rebuild of every projection | as the command reports it |\n"
-            "|---|---:|---:|---:|---|\n" + "\n".join(rows) + "\n")
-    print(text)
-    if args.markdown:
-        with args.markdown.open("a", encoding="utf-8") as out:
-            out.write(text)
+    publish("bench_rebuild", "",
+           "| run | events | COPY of the same rows | rebuild of every projection | as the command reports it |\n"
+           "|---|---:|---:|---:|---|\n" + "\n".join(rows), args.markdown)
 
 
 if __name__ == "__main__":

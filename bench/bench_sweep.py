@@ -27,7 +27,7 @@ import asyncpg
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.store_gen import PREFIX, T0, StoreWriter, _registration, _registry
-from bench.support import PG_DSN, machine, plain_dsn, scratch_database, sqlalchemy_url
+from bench.support import PG_DSN, plain_dsn, publish, scratch_database, sqlalchemy_url
 from cylinder_trace.app.services import build_services
 from cylinder_trace.app.sweeps import run_sweeps
 from cylinder_trace.domain.codes import make_grai
@@ -130,14 +130,10 @@ async def main() -> None:
             await services.close()
     lines = "\n".join(f"| {label} | {seconds:.1f} | {report.opened:,} | {report.already_open:,} | "
                       f"{report.checked['cylinders']:,} |" for label, seconds, report in runs)
-    text = (f"\n### bench_sweep — {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}\n\n{machine()}; "
-            f"{args.cylinders:,} cylinders, {CUSTOMERS:,} customers, fleet written with COPY in {setup_s:.0f} s.\n\n"
-            f"| run | seconds | findings opened | already open | cylinders judged |\n|---|---:|---:|---:|---:|\n"
-            f"{lines}\n")
-    print(text)
-    if args.markdown:
-        with args.markdown.open("a", encoding="utf-8") as out:
-            out.write(text)
+    publish("bench_sweep",
+           f"{args.cylinders:,} cylinders, {CUSTOMERS:,} customers, fleet written with COPY in {setup_s:.0f} s.",
+           f"| run | seconds | findings opened | already open | cylinders judged |\n|---|---:|---:|---:|---:|\n{lines}",
+           args.markdown)
 
 
 if __name__ == "__main__":

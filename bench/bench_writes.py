@@ -26,7 +26,6 @@ import json
 import subprocess
 import sys
 import tempfile
-import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -40,9 +39,9 @@ from bench.support import (
     PG_DSN,
     LoadReport,
     drive,
-    machine,
     plain_dsn,
     post,
+    publish,
     scratch_database,
     sqlalchemy_url,
     uvicorn_server,
@@ -219,12 +218,8 @@ async def main() -> None:
             rate = eventsourcing_rate(args.cylinders)
             rows.append(f"| eventsourcing recorder (16 threads, 1 event per transaction) | {rate:,.0f} | | | | | |")
             print(rows[-1])
-    text = (f"\n### bench_writes — {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}\n\n{machine()}; "
-            f"{args.cylinders} registrations then {args.cylinders} fills per run.\n\n" + "\n".join(rows) + "\n")
-    print(text)
-    if args.markdown:
-        with args.markdown.open("a", encoding="utf-8") as out:
-            out.write(text)
+    publish("bench_writes", f"{args.cylinders} registrations then {args.cylinders} fills per run.",
+           "\n".join(rows), args.markdown)
 
 
 if __name__ == "__main__":

@@ -34,6 +34,17 @@ def machine() -> str:
     return f"{platform.node()}, {os.cpu_count()} cores, Python {platform.python_version()}"
 
 
+def publish(bench: str, setting: str, table: str, markdown: Path | None) -> None:
+    """Print a run's section (title with the time, the machine and the setting, then its table) and
+    append it to the markdown file when one is named."""
+    text = (f"\n### {bench} — {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}\n\n{machine()}"
+            f"{'; ' + setting if setting else ''}\n\n{table}\n")
+    print(text)
+    if markdown:
+        with markdown.open("a", encoding="utf-8") as out:
+            out.write(text)
+
+
 def sqlalchemy_url(dsn: str, database: str) -> str:
     base = dsn.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1)
     return f"{base}/{database}"
