@@ -5,10 +5,8 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-import httpx
 import pytest
 
-from cylinder_trace.api.main import create_app
 from cylinder_trace.app.services import Services, build_services
 from cylinder_trace.settings import Settings
 from tests.conftest import ADMIN_TOKEN, Clock
@@ -20,11 +18,3 @@ async def pg_services(pg_url: str, clock: Clock) -> AsyncIterator[Services]:
     services = build_services(settings, clock=clock)
     yield services
     await services.close()
-
-
-@pytest.fixture
-async def pg_client(pg_services: Services) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(pg_services.settings, pg_services)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as c:
-        c.headers["Authorization"] = f"Bearer {ADMIN_TOKEN}"
-        yield c

@@ -71,14 +71,6 @@ def probe(broker: RestartableMosquitto, url: str, seq: int = 1) -> None:
 
 
 @pytest.fixture
-def broker() -> Iterator[RestartableMosquitto]:
-    mosquitto = RestartableMosquitto()
-    mosquitto.start()
-    yield mosquitto
-    mosquitto.destroy()
-
-
-@pytest.fixture
 def shared_pg() -> Iterator[tuple[str, str]]:
     """A fresh database on the shared server: (admin dsn, SQLAlchemy url)."""
     from tests.support.databases import PG_ADMIN_DSN

@@ -54,14 +54,6 @@ NOW = datetime(2026, 11, 28, 2, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def broker() -> Iterator[RestartableMosquitto]:
-    mosquitto = RestartableMosquitto()
-    mosquitto.start()
-    yield mosquitto
-    mosquitto.destroy()
-
-
-@pytest.fixture
 def database() -> Iterator[str]:
     name = f"ct_processes_{uuid.uuid4().hex[:8]}"
     asyncio.run(create_database(PG_ADMIN_DSN, name))
