@@ -21,7 +21,7 @@ import asyncpg
 import httpx
 
 from cylinder_trace.api.main import create_app
-from cylinder_trace.app.census import import_census
+from cylinder_trace.app.census import CHUNK_ROWS, import_census
 from cylinder_trace.app.services import build_services
 from cylinder_trace.runtime import tune_gc_for_streaming
 from cylinder_trace.settings import Settings
@@ -69,7 +69,7 @@ async def main() -> None:
     tune_gc_for_streaming()  # as `cylinder-trace import` does
     parser = argparse.ArgumentParser()
     parser.add_argument("rows", nargs="?", type=int, default=10_000)
-    parser.add_argument("--batch", type=int, default=500)
+    parser.add_argument("--batch", type=int, default=CHUNK_ROWS)
     args = parser.parse_args()
     census = make_census(args.rows)
     with tempfile.TemporaryDirectory() as tmp:

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 import typer
 import uvicorn
 
+from .app.census import CHUNK_ROWS
 from .app.errors import AppError
 from .app.principals import NewPrincipal, admin_principal, create_principal, revoke_principal
 from .app.services import build_services
@@ -328,7 +329,7 @@ def import_census(
         formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S"],
         help="when the census was taken: the registrations are dated then (default: now; a date is read in "
              "CT_TIMEZONE)")] = None,
-    batch_size: Annotated[int, typer.Option(min=1, max=5000, help="rows per transaction")] = 500,
+    batch_size: Annotated[int, typer.Option(min=1, max=5000, help="rows per transaction")] = CHUNK_ROWS,
 ) -> None:
     """Import a census of existing cylinders (普查导入) from CSV or XLSX.
 

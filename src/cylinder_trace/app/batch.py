@@ -32,8 +32,10 @@ from ..store.event_store import RecordedEvent, StreamHead
 from ..store.projections import Projection, apply_appended, bring_up_to, plan_appended
 from ..store.tables import code_counters, command_log, cylinders, registry, streams
 
-#: how many generated serials are checked against the store with one query
-_SERIAL_BLOCK: Final = 256
+#: how many generated serials the first query of a batch checks against the store, for one prefix and
+#: asset type; each further query checks twice as many as the one before, up to the most
+_FIRST_SERIAL_BLOCK: Final = 32
+_MOST_SERIAL_BLOCK: Final = 1024
 CYLINDER_PREFIX: Final = "cylinder:"
 
 
@@ -128,6 +130,7 @@ class Batch:
         #: next generated serial per (prefix, asset type), and serials known to be free
         self._serials: dict[tuple[str, int], int] = {}
         self._free: dict[tuple[str, int], list[int]] = {}
+        self._next_block: dict[tuple[str, int], int] = {}
         self._counters_moved: set[tuple[str, int]] = set()
         self._next_position = 0
 
@@ -306,13 +309,16 @@ class Batch:
             await self._claim_block(key)
 
     async def _claim_block(self, key: tuple[str, int]) -> None:
-        """Look at the next block of serials: those whose code has no stream are free."""
+        """Look at the next block of serials: those whose code has no stream are free. A batch that
+        hands out few codes checks few; one that hands out many checks them in growing blocks."""
         prefix, asset_type = key
         start = self._serials[key]
-        candidates = {n: make_grai(prefix, asset_type, str(n)).code for n in range(start, start + _SERIAL_BLOCK)}
+        size = self._next_block.get(key, _FIRST_SERIAL_BLOCK)
+        self._next_block[key] = min(2 * size, _MOST_SERIAL_BLOCK)
+        candidates = {n: make_grai(prefix, asset_type, str(n)).code for n in range(start, start + size)}
         taken = set((await self.conn.execute(sa.select(streams.c.stream_id).where(any_of(
             self.conn, streams.c.stream_id, [cylinder_stream(c) for c in candidates.values()])))).scalars())
-        self._serials[key] = start + _SERIAL_BLOCK
+        self._serials[key] = start + size
         self._counters_moved.add(key)
         free = [n for n, code in candidates.items() if cylinder_stream(code) not in taken]
         self._free[key] = free
@@ -327,7 +333,7 @@ class Batch:
     async def write(self, projections: Sequence[Projection]) -> list[RecordedEvent]:
         """Store what the batch's commands staged, in the order they ran; returns the events as stored."""
         position = self._next_position  # read under the lock, which nobody else has taken since
-        recorded = [e._replace(position=position + i) for i, e in enumerate(self.staged.events)]
+        recorded = [RecordedEvent(position + i, *e[1:]) for i, e in enumerate(self.staged.events)]
         logged = Write(command_log, [
             {"event_id": c.event_id, "kind": c.kind, "body_hash": c.body_hash, "status_code": c.status,
              "response": c.response, "recorded_at": self.now} for c in self.staged.commands.values()])

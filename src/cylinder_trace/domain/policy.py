@@ -99,12 +99,19 @@ class PolicyBook:
     """All policy tables; :meth:`at` gives the one in force for a jurisdiction on a day."""
 
     tables: tuple[Policy, ...]
+    #: the answers of :meth:`at` so far (every command asks it, mostly for the same few days)
+    _in_force: dict[tuple[str, date], Policy] = field(default_factory=dict, init=False, repr=False, compare=False,
+                                                      hash=False)
 
     def at(self, jurisdiction: str, day: date) -> Policy:
+        known = self._in_force.get((jurisdiction, day))
+        if known is not None:
+            return known
         candidates = [p for p in self.tables if p.jurisdiction == jurisdiction and p.effective_from <= day]
         if not candidates:
             raise NoPolicy(f"no policy for {jurisdiction} in force on {day.isoformat()}")
-        return max(candidates, key=lambda p: p.effective_from)
+        policy = self._in_force[(jurisdiction, day)] = max(candidates, key=lambda p: p.effective_from)
+        return policy
 
     @property
     def jurisdictions(self) -> set[str]:
