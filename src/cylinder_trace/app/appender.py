@@ -27,7 +27,7 @@ import collections
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final
@@ -46,6 +46,8 @@ log = logging.getLogger("cylinder_trace.appender")
 
 #: a database that does not answer is retried this many times before the jobs fail
 TRANSIENT_RETRIES: Final = 3
+#: registry entries kept as hints for the next batches (forgotten all at once beyond this)
+_MOST_ENTRY_HINTS: Final = 50_000
 _DML_PREFIXES: Final = ("INSERT", "UPDATE", "DELETE", "WITH", "MERGE")
 _DML_COUNT: Final = "ct_dml_statements"
 
@@ -126,6 +128,8 @@ class Appender:
         self._room = asyncio.Semaphore(max_waiting)
         self._task: asyncio.Task[None] | None = None
         self._conn: AsyncConnection | None = None
+        #: registry entries as the last batches found them: hints for the next batch's first query
+        self._entry_hints: dict[tuple[str, str], Mapping[str, Any]] = {}
         self.batches = 0
         self.jobs_done = 0
 
@@ -243,13 +247,22 @@ class Appender:
             batch = Batch(conn, self.clock())
             await batch.start(self.projections)
             await batch.prefetch([j.needs for j in jobs if j.needs is not None],
-                                 [i for j in jobs for i in j.event_ids])
+                                 [i for j in jobs for i in j.event_ids], hints=self._hint)
             for job in jobs:
                 results.append(await self._run_job(batch, job))
             await batch.write(self.projections)
+            self._remember_entries(batch)
         BATCH_SECONDS.observe(time.perf_counter() - started)
         BATCH_JOBS.observe(len(jobs))
         return results
+
+    def _hint(self, kind: str, entry_id: str) -> Mapping[str, Any] | None:
+        return self._entry_hints.get((kind, entry_id))
+
+    def _remember_entries(self, batch: Batch) -> None:
+        if len(self._entry_hints) > _MOST_ENTRY_HINTS:
+            self._entry_hints.clear()
+        self._entry_hints.update(batch.loaded_entries())
 
     async def _run_job(self, batch: Batch, job: Job) -> tuple[bool, Any]:
         tx = self.new_tx(batch)

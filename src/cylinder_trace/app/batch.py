@@ -15,12 +15,14 @@ the batch run one after another; each sees the store as the commands before it l
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..domain.codes import make_grai
@@ -112,6 +114,27 @@ _PG_PREFETCH = sa.text(
 )
 assert len(CYLINDER_PREFIX) + 1 == 10, "the prefetch cuts the code out of a cylinder's stream id at 10"
 
+@functools.lru_cache(maxsize=2)
+def _cylinders_query(dialect: str) -> sa.Select[Any]:
+    """Stream heads with the cylinders' states, for the stream ids bound as ``stream_ids``: built once per
+    dialect (PostgreSQL: one array parameter; elsewhere an expanding ``IN``)."""
+    ids = (sa.bindparam("stream_ids", type_=postgresql.ARRAY(sa.String)) if dialect == "postgresql"
+           else sa.bindparam("stream_ids", expanding=True))
+    wanted = streams.c.stream_id == sa.any_(ids) if dialect == "postgresql" else streams.c.stream_id.in_(ids)
+    return (sa.select(streams.c.stream_id, streams.c.version, streams.c.head_hash, cylinders.c.state)
+            .select_from(streams.outerjoin(cylinders, cylinders.c.code == sa.func.substr(
+                streams.c.stream_id, len(CYLINDER_PREFIX) + 1)))
+            .where(wanted))
+
+
+def _derived_codes(needs: Iterable[Needs], entry: EntryLookup) -> set[str]:
+    codes: set[str] = set()
+    for n in needs:
+        if n.derived_codes is not None:
+            codes.update(n.derived_codes(entry))
+    return codes
+
+
 #: the layer of a read that is no command's (nothing of its own staged)
 _NOTHING_STAGED: Final = Layer()
 
@@ -141,9 +164,14 @@ class Batch:
         self._next_position, marks = await event_store.take_append_lock(self.conn)
         await bring_up_to(self.conn, projections, self._next_position - 1, marks)
 
-    async def prefetch(self, needs: Iterable[Needs], event_ids: Iterable[str]) -> None:
+    async def prefetch(self, needs: Iterable[Needs], event_ids: Iterable[str], *,
+                       hints: EntryLookup | None = None) -> None:
         """Load what the commands named: on PostgreSQL in one query (the entries' companies with them), then
-        the cylinders of codes made from those entries; elsewhere a query per kind of thing."""
+        the cylinders of codes made from those entries; elsewhere a query per kind of thing.
+
+        ``hints``: registry entries as an earlier batch found them. Codes made from them are loaded with
+        the first query, so that a batch of registrations needs no second one; the codes are made again
+        from the entries as loaded, and any the hints got wrong are loaded then."""
         needs = list(needs)
         codes: set[str] = set()
         entries: set[tuple[str, str]] = set()
@@ -153,21 +181,23 @@ class Batch:
             entries.update(n.entries)
             named_streams.update(n.streams)
         wanted_entries = sorted(e for e in entries if e not in self._entries)
-        wanted_streams = sorted({cylinder_stream(c) for c in codes} | named_streams)
         wanted_logged = sorted(i for i in set(event_ids) if i not in self._logged)
         if self.conn.dialect.name == "postgresql":
-            await self._load_at_once([s for s in wanted_streams if s not in self._heads], wanted_entries,
+            guessed = _derived_codes(needs, hints) if hints is not None else set()
+            wanted_streams = {cylinder_stream(c) for c in codes | guessed} | named_streams
+            await self._load_at_once(sorted(s for s in wanted_streams if s not in self._heads), wanted_entries,
                                      wanted_logged)
         else:
             await self._load_entries(wanted_entries)
             await self._load_cylinders(sorted(c for c in codes if cylinder_stream(c) not in self._heads))
             await self._load_heads(sorted(s for s in named_streams if s not in self._heads))
             await self._load_logged(wanted_logged)
-        derived: set[str] = set()
-        for n in needs:
-            if n.derived_codes is not None:
-                derived.update(n.derived_codes(lambda kind, entry_id: self._entries.get((kind, entry_id))))
+        derived = _derived_codes(needs, lambda kind, entry_id: self._entries.get((kind, entry_id)))
         await self._load_cylinders(sorted(c for c in derived if cylinder_stream(c) not in self._heads))
+
+    def loaded_entries(self) -> dict[tuple[str, str], dict[str, Any]]:
+        """The registry entries read from the store (those that exist)."""
+        return {key: entry for key, entry in self._entries.items() if entry is not None}
 
     async def _load_at_once(self, stream_ids: Sequence[str], entries: Sequence[tuple[str, str]],
                             event_ids: Sequence[str]) -> None:
@@ -202,11 +232,7 @@ class Batch:
         if not codes:
             return
         wanted = {cylinder_stream(c): c for c in codes}
-        rows = await self.conn.execute(
-            sa.select(streams.c.stream_id, streams.c.version, streams.c.head_hash, cylinders.c.state)
-            .select_from(streams.outerjoin(cylinders, cylinders.c.code == sa.func.substr(streams.c.stream_id,
-                                                                                         len(CYLINDER_PREFIX) + 1)))
-            .where(any_of(self.conn, streams.c.stream_id, sorted(wanted))))
+        rows = await self.conn.execute(_cylinders_query(self.conn.dialect.name), {"stream_ids": sorted(wanted)})
         for r in rows:
             code = wanted[r.stream_id]
             self._heads[r.stream_id] = StreamHead(int(r.version), str(r.head_hash))

@@ -132,10 +132,17 @@ async def write_together(conn: AsyncConnection, writes: Sequence[Write]) -> None
         sql, convert = _unnest_statement(w.table, columns, w.keys, f"w{n}_")
         parts.append(sql)
         params.update({f"w{n}_{i}": [convert[i](row[c]) for row in w.rows] for i, c in enumerate(columns)})
+    await conn.execute(_chained(tuple(parts)), params)
+
+
+@functools.lru_cache(maxsize=256)
+def _chained(parts: tuple[str, ...]) -> sa.TextClause:
+    """The statements as one, chained as data-modifying CTEs; built once per combination of tables and
+    columns (its bind parameters parsed once, its compiled form found in the cache by the same object)."""
     *first, last = parts
-    statement = ("WITH " + ", ".join(f"w{n} AS ({sql})" for n, sql in enumerate(first)) + " " + last) if first \
-        else last
-    await conn.execute(sa.text(statement), params)
+    if not first:
+        return sa.text(last)
+    return sa.text("WITH " + ", ".join(f"w{n} AS ({sql})" for n, sql in enumerate(first)) + " " + last)
 
 
 async def _sqlite_write(conn: AsyncConnection, w: Write) -> None:
