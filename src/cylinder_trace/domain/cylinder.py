@@ -208,24 +208,26 @@ def apply(state: CylinderState | None, event_type: str, data: Mapping[str, Any],
 def fold_onto(state: CylinderState | None, history: Iterable[tuple[str, Mapping[str, Any], int]]
               ) -> CylinderState | None:
     """Apply each ``(type, data, version)`` in turn (:data:`STATE_EVENTS` change the state, the others only
-    count). The changes are gathered on the state's fields and the new state is built once, at the end."""
-    current = _fields_of(state) if state is not None else None
+    count). The changes are gathered on the state's fields and the new state is built once, at the end
+    (a registration's state, built when it is read, is kept as it is while nothing changes it)."""
+    built = state  # a state holding every change so far, or None once ``changed`` holds them
+    changed: dict[str, Any] | None = None
     last = state.version if state is not None else 0
-    changed = False
     for event_type, data, version in history:
         last = version
         if event_type == ev.CYLINDER_REGISTERED:
-            current, changed = _fields_of(_registered(data, version)), True
-        elif current is not None and event_type in STATE_EVENTS:
-            current.update(_changes(current, event_type, data) or {})
-            changed = True
-    if current is None:
+            built, changed = _registered(data, version), None
+        elif event_type in STATE_EVENTS and (built is not None or changed is not None):
+            if changed is None:
+                assert built is not None
+                changed, built = _fields_of(built), None
+            changed.update(_changes(changed, event_type, data) or {})
+    if changed is not None:
+        changed["version"] = last
+        return CylinderState(**changed)
+    if built is None:
         return None
-    if not changed:
-        assert state is not None
-        return state if state.version == last else replace(state, version=last)
-    current["version"] = last
-    return CylinderState(**current)
+    return built if built.version == last else replace(built, version=last)
 
 
 def fold(history: Iterable[tuple[str, Mapping[str, Any], int]]) -> CylinderState | None:
