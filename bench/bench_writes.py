@@ -13,7 +13,7 @@ Each server first answers 300 registrations that are not measured (statements pr
 Reports requests/s, p50 and p99 latency, the statuses, the server process's CPU time per request, and
 each rate as a ratio of the baseline's. ``--eventsourcing`` adds the ``eventsourcing`` library's
 PostgreSQL recorder (one event per transaction from 16 threads) on the same server. ``--profile DIR``
-records the service's fill run with py-spy. ``--markdown FILE`` appends the results.
+records the service's registration and fill runs with py-spy. ``--markdown FILE`` appends the results.
 
     .venv/bin/python bench/bench_writes.py [--cylinders 2000] [--rounds 2] [--eventsourcing]
 """
@@ -27,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 import uuid
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -38,9 +39,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.support import (
     PG_DSN,
     LoadReport,
+    Server,
     drive,
     plain_dsn,
     post,
+    postgres_cpu_seconds,
     publish,
     scratch_database,
     sqlalchemy_url,
@@ -54,12 +57,25 @@ WARM_UP = 300
 
 
 @dataclass
+class Phase:
+    """One side's run of one kind of request, with the CPU time its server and PostgreSQL spent on it."""
+
+    report: LoadReport
+    server_cpu: float
+    postgres_cpu: float
+
+
+@dataclass
 class Side:
     name: str
-    registrations: LoadReport
-    register_cpu: float
-    fills: LoadReport
-    fill_cpu: float
+    registrations: Phase
+    fills: Phase
+
+
+async def measured(server: Server, load: Awaitable[LoadReport]) -> Phase:
+    cpu, pg = server.cpu(), postgres_cpu_seconds()
+    report = await load
+    return Phase(report, server.cpu() - cpu, postgres_cpu_seconds() - pg)
 
 
 def registration_bodies(n: int, run: str) -> list[bytes]:
@@ -108,21 +124,20 @@ async def service_side(n: int, register_clients: int, fill_clients: int, run: st
             bodies = registration_bodies(n, run)
             await drive(server.port, [post("/api/v1/cylinders", b, token)  # warm-up: not measured
                                       for b in registration_bodies(WARM_UP, run + "w")], register_clients)
-            cpu = server.cpu()
-            registered = await drive(server.port, [post("/api/v1/cylinders", b, token) for b in bodies],
-                                     register_clients, keep_bodies=True)
-            register_cpu = server.cpu() - cpu
-            codes = [json.loads(b)["code"] for b in registered.bodies if b.startswith(b'{"code"')]
+            spy = _profile(server.proc.pid, profile, "registrations") if profile else None
+            requests = [post("/api/v1/cylinders", b, token) for b in bodies]
+            registered = await measured(server, drive(server.port, requests, register_clients, keep_bodies=True))
+            if spy is not None:
+                spy.wait(60)
+            codes = [json.loads(b)["code"] for b in registered.report.bodies if b.startswith(b'{"code"')]
             fills = [post("/api/v1/fills", b, token) for b in fill_bodies(codes)]
-            spy = _profile(server.proc.pid, profile) if profile else None
-            cpu = server.cpu()
-            filled = await drive(server.port, fills, fill_clients, rate=fill_rate)
-            fill_cpu = server.cpu() - cpu
+            spy = _profile(server.proc.pid, profile, "fills") if profile else None
+            filled = await measured(server, drive(server.port, fills, fill_clients, rate=fill_rate))
             if spy is not None:
                 spy.wait(60)
             async with httpx.AsyncClient() as c:
                 print(batch_summary((await c.get(f"{server.base}/metrics")).text), flush=True)
-    return Side("service", registered, register_cpu, filled, fill_cpu)
+    return Side("service", registered, filled)
 
 
 def batch_summary(metrics: str) -> str:
@@ -137,11 +152,12 @@ def batch_summary(metrics: str) -> str:
             f"each, {values.get('ct_write_batch_seconds_sum', 0) / batches * 1000:.1f} ms each")
 
 
-def _profile(pid: int, folder: Path) -> subprocess.Popen[bytes]:
+def _profile(pid: int, folder: Path, phase: str) -> subprocess.Popen[bytes]:
+    """py-spy on the server for the next 8 s (give enough cylinders to keep it busy that long)."""
     folder.mkdir(parents=True, exist_ok=True)
     spy = str(Path(sys.executable).with_name("py-spy"))
     return subprocess.Popen([spy, "record", "--pid", str(pid), "--duration", "8", "--rate", "250",
-                             "--format", "raw", "--output", str(folder / "fills.txt"), "--nonblocking"],
+                             "--format", "raw", "--output", str(folder / f"{phase}.txt"), "--nonblocking"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
@@ -152,14 +168,12 @@ async def baseline_side(n: int, register_clients: int, fill_clients: int, run: s
             bodies = registration_bodies(n, run)
             await drive(server.port, [post("/api/v1/cylinders", b)  # warm-up: not measured
                                       for b in registration_bodies(WARM_UP, run + "w")], register_clients)
-            cpu = server.cpu()
-            registered = await drive(server.port, [post("/api/v1/cylinders", b) for b in bodies], register_clients)
-            register_cpu = server.cpu() - cpu
+            registered = await measured(server, drive(server.port, [post("/api/v1/cylinders", b) for b in bodies],
+                                                      register_clients))
             codes = [f"06901234000048{i:06d}" for i in range(n)]
-            cpu = server.cpu()
-            filled = await drive(server.port, [post("/api/v1/fills", b) for b in fill_bodies(codes)], fill_clients)
-            fill_cpu = server.cpu() - cpu
-    return Side("baseline", registered, register_cpu, filled, fill_cpu)
+            filled = await measured(server, drive(server.port, [post("/api/v1/fills", b) for b in fill_bodies(codes)],
+                                                  fill_clients))
+    return Side("baseline", registered, filled)
 
 
 def eventsourcing_rate(events: int, threads: int = 16) -> float:
@@ -170,11 +184,12 @@ def eventsourcing_rate(events: int, threads: int = 16) -> float:
     return float(json.loads(out.stdout.strip().splitlines()[-1])["events_per_s"])
 
 
-def line(label: str, report: LoadReport, cpu: float, base: LoadReport | None = None) -> str:
-    ratio = f"{report.rate / base.rate:.2f}" if base else "—"
+def line(label: str, phase: Phase, base: Phase | None = None) -> str:
+    report = phase.report
+    ratio = f"{report.rate / base.report.rate:.2f}" if base else "—"
     return (f"| {label} | {report.rate:,.0f} | {report.percentile(50) * 1000:.1f} | "
-            f"{report.percentile(99) * 1000:.1f} | {cpu / report.requests * 1000:.2f} | {ratio} | "
-            f"{dict(sorted(report.statuses.items()))} |")
+            f"{report.percentile(99) * 1000:.1f} | {phase.server_cpu / report.requests * 1000:.2f} | "
+            f"{phase.postgres_cpu / report.requests * 1000:.2f} | {ratio} | {dict(sorted(report.statuses.items()))} |")
 
 
 async def main() -> None:
@@ -190,8 +205,8 @@ async def main() -> None:
     parser.add_argument("--profile", type=Path)
     parser.add_argument("--markdown", type=Path)
     args = parser.parse_args()
-    rows = ["| run | requests/s | p50 ms | p99 ms | server CPU ms/request | ratio to baseline | statuses |",
-            "|---|---:|---:|---:|---:|---:|---|"]
+    rows = ["| run | requests/s | p50 ms | p99 ms | server CPU ms/request | PostgreSQL CPU ms/request | ratio to "
+            "baseline | statuses |", "|---|---:|---:|---:|---:|---:|---:|---|"]
     with tempfile.TemporaryDirectory() as tmp:
         for round_no in range(1, args.rounds + 1):
             run = f"{round_no}{uuid.uuid4().hex[:3]}"
@@ -199,12 +214,11 @@ async def main() -> None:
             svc = await service_side(args.cylinders, args.register_clients, args.fill_clients, run, Path(tmp),
                                      args.profile)
             rows += [
-                line(f"{round_no}: baseline registrations ({args.register_clients} clients)", base.registrations,
-                     base.register_cpu),
+                line(f"{round_no}: baseline registrations ({args.register_clients} clients)", base.registrations),
                 line(f"{round_no}: service registrations ({args.register_clients} clients)", svc.registrations,
-                     svc.register_cpu, base.registrations),
-                line(f"{round_no}: baseline fills ({args.fill_clients} clients)", base.fills, base.fill_cpu),
-                line(f"{round_no}: service fills ({args.fill_clients} clients)", svc.fills, svc.fill_cpu, base.fills),
+                     base.registrations),
+                line(f"{round_no}: baseline fills ({args.fill_clients} clients)", base.fills),
+                line(f"{round_no}: service fills ({args.fill_clients} clients)", svc.fills, base.fills),
             ]
             for row in rows[-4:]:
                 print(row, flush=True)
@@ -212,11 +226,11 @@ async def main() -> None:
                 paced = await service_side(args.cylinders, args.register_clients, args.fill_clients, run + "p",
                                            Path(tmp), None, args.fill_rate)
                 rows.append(line(f"{round_no}: service fills, {args.fill_clients} clients at {args.fill_rate:,.0f}/s "
-                                 "offered (open loop)", paced.fills, paced.fill_cpu, base.fills))
+                                 "offered (open loop)", paced.fills, base.fills))
                 print(rows[-1], flush=True)
         if args.eventsourcing:
             rate = eventsourcing_rate(args.cylinders)
-            rows.append(f"| eventsourcing recorder (16 threads, 1 event per transaction) | {rate:,.0f} | | | | | |")
+            rows.append(f"| eventsourcing recorder (16 threads, 1 event per transaction) | {rate:,.0f} | | | | | | |")
             print(rows[-1])
     publish("bench_writes", f"{args.cylinders} registrations then {args.cylinders} fills per run.",
            "\n".join(rows), args.markdown)

@@ -87,6 +87,23 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS
 
 
+def postgres_cpu_seconds() -> float:
+    """CPU time the local PostgreSQL has used so far: the postmaster's, its live children's, and that of
+    the children it has reaped (a backend that ended between two readings still counts)."""
+    total = 0.0
+    for comm in Path("/proc").glob("[0-9]*/comm"):
+        try:
+            if comm.read_text().strip() != "postgres":
+                continue
+            fields = comm.with_name("stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the process ended while we looked
+            continue
+        total += int(fields[11]) + int(fields[12])
+        if fields[1] == "1":  # the postmaster (its parent is init): its reaped children
+            total += int(fields[13]) + int(fields[14])
+    return total / _CLOCK_TICKS
+
+
 @dataclass
 class Server:
     proc: subprocess.Popen[bytes]
