@@ -127,7 +127,7 @@ def uvicorn_server(factory: str, env: dict[str, str], workdir: Path, *, workers:
     proc = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "--factory", factory, "--host", "127.0.0.1", "--port", str(port),
          "--log-level", "warning", "--no-access-log", "--workers", str(workers)],
-        env={**os.environ, "PYTHONPATH": str(REPO), **env}, stdout=out, stderr=subprocess.STDOUT, cwd=REPO)
+        env={**os.environ, "PYTHONPATH": f"{REPO}/src:{REPO}", **env}, stdout=out, stderr=subprocess.STDOUT, cwd=REPO)
     server = Server(proc, port, log)
     try:
         deadline = time.monotonic() + 60
