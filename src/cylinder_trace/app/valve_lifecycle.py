@@ -4,7 +4,10 @@ Runs inside a valve batch's transaction, for messages stored for the first time 
 ``ValveReported`` event (source ``mqtt``, actor ``valve:<id>``, event id derived from
 ``(valve_id, seq)``) carrying the message and the valve rules it breaks under ``violations``; the
 findings projection turns those into findings. Authorizations named by ``fill_started`` and
-``fill_completed`` are judged and updated in the same transaction.
+``fill_completed`` are judged and updated in the same transaction. The event happens when the valve's
+clock says, unless that time breaks the event-time rule of every door (``domain/event_time.py``: a
+reset clock, one far ahead): then when the service received it, the valve's time kept in ``ts`` and
+the reason in ``ts_refused``.
 
 However many messages a batch holds, this costs a fixed handful of statements: the fitted cylinders,
 the authorizations named, and the cylinders' states and stream heads are each loaded with one query;
@@ -17,9 +20,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, Final
 
 from ..domain.canonical import format_ts
+from ..domain.event_time import reported_time
 from ..domain.events import NewEvent, cylinder_stream
 from ..domain.rules.valves import report_violations
 from ..domain.valves import VALVE_REPORTED, Authorization, FillVerdict, judge_fill_completed, judge_fill_started
@@ -58,6 +63,7 @@ async def record_lifecycle(tx: Tx, messages: Sequence[EventMessage]) -> Lifecycl
         if m.message.type in _AUTHORIZED_TYPES and m.message.valve_id in fitted])
     await tx.batch.prefetch([Needs(codes=tuple(sorted({c.code for c in fitted.values()})))], ())
     changed: dict[str, Authorization] = {}
+    tolerance = timedelta(minutes=tx.policy().event_time_future_tolerance_minutes)
     appended = 0
     for m in relevant:
         msg = m.message
@@ -91,7 +97,13 @@ async def record_lifecycle(tx: Tx, messages: Sequence[EventMessage]) -> Lifecycl
         }
         if verdict is not None:
             data["authorization"] = verdict.value
-        event = NewEvent(VALVE_REPORTED, data, msg.ts, cylinder_stream(cylinder.code))
+        state = await tx.load_cylinder(cylinder.code)
+        occurred_at, clock_refused = reported_time(
+            msg.ts, received_at=m.arrival.received_at, now=tx.now, future_tolerance=tolerance, timezone=tx.timezone,
+            made_on=state.manufactured_on if state is not None else None)
+        if clock_refused is not None:  # the valve's own time stays in ``ts``
+            data["ts_refused"] = clock_refused
+        event = NewEvent(VALVE_REPORTED, data, occurred_at, cylinder_stream(cylinder.code))
         await tx.record([event], event_id=valve_event_id(msg.valve_id, msg.seq), actor=f"valve:{msg.valve_id}",
                         source="mqtt")
         appended += 1

@@ -49,3 +49,16 @@ def check_event_time(at: datetime, *, now: datetime, future_tolerance: timedelta
     if made_on is not None and day < made_on:
         raise EventTimeRefused(f"lies before the cylinder was made ({made_on.isoformat()})")
     return day
+
+
+def reported_time(ts: datetime, *, received_at: datetime, now: datetime, future_tolerance: timedelta,
+                  timezone: str, made_on: date | None = None) -> tuple[datetime, str | None]:
+    """When a device's report happened: the time its clock gave, when that time keeps the rule; else
+    the time the service received it, with the reason the device's time was not taken. A device whose
+    clock was reset (a valve after a battery swap reports 1970 or 2000) or runs far ahead still has its
+    report stored and placed in the history, at the moment the service knows it happened by."""
+    try:
+        check_event_time(ts, now=now, future_tolerance=future_tolerance, timezone=timezone, made_on=made_on)
+    except EventTimeRefused as refused:
+        return received_at, refused.reason
+    return ts, None

@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from cylinder_trace.domain.event_time import EventTimeRefused, check_event_time
+from cylinder_trace.domain.event_time import EventTimeRefused, check_event_time, reported_time
 from cylinder_trace.epcis.mapping import object_event
 
 NOW = datetime(2026, 12, 5, 2, 0, tzinfo=UTC)
@@ -45,3 +47,16 @@ def test_an_epcis_event_stored_off_the_local_calendar_is_written_in_utc() -> Non
     event = object_event(epc="urn:epc:id:grai:6901234.00001.A1", event_id="e", event_type="CylinderSeized",
                          data={}, occurred_at=far, recorded_at=NOW, event_hash="0" * 64, timezone="Asia/Shanghai")
     assert event is not None and event["eventTime"].startswith("9999-12-31T23:00:00.000+00:00")
+
+
+@given(ts=st.datetimes(timezones=st.just(UTC)), made_on=st.none() | st.dates(max_value=date(2026, 12, 1)))
+def test_a_device_report_keeps_its_own_time_exactly_when_the_rule_takes_it(ts: datetime, made_on: date | None) -> None:
+    received = NOW - timedelta(seconds=3)
+    at, reason = reported_time(ts, received_at=received, now=NOW, future_tolerance=TOLERANCE,
+                               timezone="Asia/Shanghai", made_on=made_on)
+    try:
+        check(ts, made_on)
+    except EventTimeRefused as refused:
+        assert (at, reason) == (received, refused.reason)
+    else:
+        assert (at, reason) == (ts, None)
