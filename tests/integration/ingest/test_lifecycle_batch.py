@@ -4,39 +4,22 @@ once, the events staged in memory and written together, the findings projection 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import httpx
 import pytest
 import sqlalchemy as sa
-from sqlalchemy import event
 
 from cylinder_trace.app.services import Services
 from cylinder_trace.store.tables import findings
 from tests.support import factories as f
+from tests.support.statements import statements
 
 from .helpers import authorize, ingest, smart_cylinder
 from .helpers import event as valve_event
 
 pytestmark = pytest.mark.postgres
 VALVES = 20
-
-
-@contextmanager
-def statements(services: Services) -> Iterator[list[str]]:
-    """Every statement the engine runs inside the block."""
-    seen: list[str] = []
-
-    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        seen.append(statement)
-
-    event.listen(services.engine.sync_engine, "before_cursor_execute", count)
-    try:
-        yield seen
-    finally:
-        event.remove(services.engine.sync_engine, "before_cursor_execute", count)
 
 
 def messages(valves: list[str], first_seq: int, per_valve: int, auths: dict[str, list[str]]) -> list[Any]:
