@@ -1,18 +1,22 @@
 """Sweeps: the absence-of-event rules, run on a schedule (``serve``) and on demand (``POST /sweeps``).
 
 One run judges every cylinder, non-residential customer and fitted smart valve on the local day, and
-records ``SweepCompleted`` events (stream ``sweeps``, up to 1,000 violations each, one transaction)
-carrying only the violations that have no unclosed finding yet — so a second run opens nothing new, and
-the ledger stays a pure projection. The judging reads the store outside the write path; only the
-recording goes through the appender.
+records ``SweepCompleted`` events (stream ``sweeps``, up to 1,000 violations each) carrying only the
+violations that have no unclosed finding yet — so a second run opens nothing new, and the ledger stays a
+pure projection. The judging reads the store outside the write path; only the recording goes through
+the appender, ten events (10,000 findings) a transaction, so that a run that opens a great many findings
+at once (the first over a census) lets the writes of stations and workers through between its
+transactions instead of holding the append lock for all of them. Should a run stop half-way, the next
+finds what it recorded open already and records the rest.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -28,9 +32,12 @@ from ..projections.findings import open_findings_of
 from ..store.tables import customer_checks, cylinders, registry, valve_status
 from .unit_of_work import Needs, Tx, UnitOfWork
 
-#: a run with more new violations records them in several events (all in one transaction)
+#: a run with more new violations records them in several events
 VIOLATIONS_PER_EVENT: Final = 1000
+#: and stores at most this many of those events in one transaction
+EVENTS_PER_TRANSACTION: Final = 10
 _OUT_OF_CIRCULATION: Final = ("scrapped", "unqualified", "seized")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +117,19 @@ async def _valve_violations(conn: AsyncConnection, now: datetime, policy: Policy
     return found, int(fitted)
 
 
+def _chunks(items: list[T], size: int) -> list[list[T]]:
+    return [items[i:i + size] for i in range(0, len(items), size)]
+
+
+def _recorder(events: list[NewEvent]) -> Callable[[Tx], Awaitable[str]]:
+    """Stores ``events`` (ids derived from an id of their own) and answers the first one's id."""
+    async def record(tx: Tx) -> str:
+        recorded = await tx.record(events, event_id=str(uuid.uuid4()), actor="system:sweep", source="api")
+        return recorded[0].event_id
+
+    return record
+
+
 @dataclass(frozen=True, slots=True)
 class _Judged:
     new: list[Violation]
@@ -131,25 +151,20 @@ async def _judge(conn: AsyncConnection, now: datetime, day: date, policy: Policy
                    {"cylinders": n_cyl, "non_residential_customers": n_cust, "valves": n_valves})
 
 
-async def run_sweeps(uow: UnitOfWork, now: datetime) -> SweepReport:
+async def run_sweeps(uow: UnitOfWork, now: datetime, *, violations_per_event: int = VIOLATIONS_PER_EVENT,
+                     events_per_transaction: int = EVENTS_PER_TRANSACTION) -> SweepReport:
     """Run every sweep once as of ``now`` (the scheduler's entry point): the store is read on a connection
-    of its own, and only the finding of the run (one ``SweepCompleted`` event) goes through the appender.
+    of its own, and only the findings of the run (``SweepCompleted`` events) go through the appender.
     A finding opened by a write between the two is not opened twice: the sweep's violation is added to it
-    as evidence."""
+    as evidence. The report's ``event_id`` is the run's first event."""
     day = local_day(now, uow.timezone)
     policy = uow.policy_book.at(uow.jurisdiction, day)
     judged = await uow.read(lambda conn: _judge(conn, now, day, policy))
-    event_id: str | None = None
-    if judged.new:
-        chunks = [judged.new[i:i + VIOLATIONS_PER_EVENT] for i in range(0, len(judged.new), VIOLATIONS_PER_EVENT)]
-        events = [NewEvent(SWEEP_COMPLETED, {"day": day.isoformat(), "violations": [v.to_json() for v in chunk]},
-                           now, SWEEP_STREAM) for chunk in chunks]
-
-        async def record(tx: Tx) -> str:
-            recorded = await tx.record(events, event_id=str(uuid.uuid4()), actor="system:sweep", source="api")
-            return recorded[0].event_id
-
-        event_id = await uow.write(record, Needs(streams=(SWEEP_STREAM,)))
+    events = [NewEvent(SWEEP_COMPLETED, {"day": day.isoformat(), "violations": [v.to_json() for v in chunk]},
+                       now, SWEEP_STREAM) for chunk in _chunks(judged.new, violations_per_event)]
+    recorded_ids = [await uow.write(_recorder(part), Needs(streams=(SWEEP_STREAM,)))
+                    for part in _chunks(events, events_per_transaction)]
+    event_id = recorded_ids[0] if recorded_ids else None
     by_rule: dict[str, int] = {}
     for v in judged.new:
         by_rule[v.rule] = by_rule.get(v.rule, 0) + 1

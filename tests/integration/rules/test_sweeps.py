@@ -51,3 +51,21 @@ async def test_sweeps_open_once(client: httpx.AsyncClient, services: Services, c
             valve_id="V9", last_seen=clock.now - timedelta(hours=73), battery_seq=0, last_seq=0))
     fourth = await run_sweeps(services.uow, clock.now)
     assert fourth.by_rule == {"VALVE_OFFLINE": 1} and fourth.findings_subjects == [f"cylinder:{valved}"]
+
+
+async def test_a_run_with_many_findings_records_them_in_bounded_transactions(
+    client: httpx.AsyncClient, services: Services, clock: Clock,
+) -> None:
+    await f.town(client)
+    due = {(await f.cylinder(client, manufactured_on="2022-12-20"))["code"] for _ in range(5)}  # all due soon
+    batches = services.uow.appender.batches
+    report = await run_sweeps(services.uow, clock.now, violations_per_event=2, events_per_transaction=2)
+    assert report.opened == 5 and set(report.findings_subjects) == {f"cylinder:{c}" for c in due}
+    assert services.uow.appender.batches - batches == 2  # three events of two violations: two transactions
+    async with services.engine.connect() as conn:
+        recorded = (await conn.execute(sa.select(tables.events.c.event_id).where(
+            tables.events.c.stream_id == "sweeps").order_by(tables.events.c.position))).scalars().all()
+    assert len(recorded) == 3 and recorded[0] == report.event_id
+    assert len(await findings(client, rule="INSPECTION_DUE_SOON")) == 5
+    again = await run_sweeps(services.uow, clock.now, violations_per_event=2, events_per_transaction=2)
+    assert (again.opened, again.already_open, again.event_id) == (0, 5, None)
