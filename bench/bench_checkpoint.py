@@ -13,13 +13,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import sys
 import time
-import uuid
+from pathlib import Path
 
 import asyncpg
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.support import PG_DSN, plain_dsn, scratch_database, sqlalchemy_url
 from cylinder_trace.app.checkpoints import take_checkpoint
-from cylinder_trace.app.services import build_services, inline_projections
+from cylinder_trace.app.services import build_services
 from cylinder_trace.domain.checkpoints import leaf_hashes
 from cylinder_trace.domain.merkle import inclusion_proof, merkle_root
 from cylinder_trace.settings import Settings
@@ -55,25 +59,22 @@ async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--streams", type=int, default=100_000)
     parser.add_argument("--events-per-stream", type=int, default=3)
-    parser.add_argument("--dsn", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--dsn", default=PG_DSN)
     args = parser.parse_args()
-    name = f"ct_bench_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(args.dsn)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    base = args.dsn.rsplit("/", 1)[0]
-    url = f"{base.replace('postgresql://', 'postgresql+asyncpg://', 1)}/{name}"
-    try:
+    async with scratch_database("ct_bench_checkpoint", args.dsn) as name:
+        url = sqlalchemy_url(args.dsn, name)
         await asyncio.to_thread(upgrade, url)
-        conn = await asyncpg.connect(f"{base}/{name}")
+        conn = await asyncpg.connect(plain_dsn(args.dsn, name))
         started = time.perf_counter()
         await conn.execute(FILL, args.streams, args.events_per_stream, 1, 1)
         await conn.execute(HEADS)
         await conn.execute("ANALYZE")
-        await conn.executemany(SEEN, [(p.name,) for p in inline_projections()])
-        print(f"{args.streams} streams x {args.events_per_stream} events")
-        timed("write the events (setup)", started)
         services = build_services(Settings(database_url=url, embedded_broker=False))
         try:
+            projections = [(p.name,) for p in services.uow.projections]
+            await conn.executemany(SEEN, projections)
+            print(f"{args.streams} streams x {args.events_per_stream} events")
+            timed("write the events (setup)", started)
             started = time.perf_counter()
             _, heads = await services.uow.read(heads_now)
             timed("heads now (one query)", started)
@@ -90,7 +91,7 @@ async def main() -> None:
             n = args.events_per_stream + 1
             await conn.execute(FILL, args.streams, n, n, 100)  # 1 % of the streams move on
             await conn.execute(HEADS)
-            await conn.executemany(SEEN, [(p.name,) for p in inline_projections()])
+            await conn.executemany(SEEN, projections)
             started = time.perf_counter()
             then = await services.uow.read(lambda c: heads_at(c, taken["statement"]["position"]))
             timed("heads as of the checkpoint, 1 % moved since", started)
@@ -101,9 +102,6 @@ async def main() -> None:
         finally:
             await services.close()
             await conn.close()
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
 
 
 if __name__ == "__main__":
