@@ -9,12 +9,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import sys
 import time
 import uuid
 from datetime import UTC, datetime
+from pathlib import Path
 
 import asyncpg
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.support import PG_DSN, plain_dsn, scratch_database, sqlalchemy_url
 from cylinder_trace.store import event_store as es
 from cylinder_trace.store.db import create_engine
 from cylinder_trace.store.event_store import PendingEvent
@@ -69,20 +74,13 @@ async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--events", type=int, default=3000)
     parser.add_argument("--streams", type=int, default=100)
-    parser.add_argument("--dsn", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--dsn", default=PG_DSN)
     args = parser.parse_args()
-    name = f"ct_bench_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(args.dsn)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    base = args.dsn.rsplit("/", 1)[0]
-    try:
-        url = f"{base.replace('postgresql://', 'postgresql+asyncpg://', 1)}/{name}"
+    async with scratch_database("ct_bench_store", args.dsn) as name:
+        url = sqlalchemy_url(args.dsn, name)
         await asyncio.to_thread(upgrade, url)
-        raw = await raw_inserts(f"{base}/{name}", args.events, args.streams)
+        raw = await raw_inserts(plain_dsn(args.dsn, name), args.events, args.streams)
         store = await store_appends(url, args.events, args.streams)
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
     print(f"events per run           {args.events} over {args.streams} streams, one event per transaction")
     print(f"raw asyncpg INSERT       {raw:8.0f} rows/s (autocommit, same columns and unique keys)")
     print(f"event store append       {store:8.0f} appends/s (idempotency check, lock, head read, hash, insert)")
