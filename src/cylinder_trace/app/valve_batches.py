@@ -18,7 +18,7 @@ answer), so it changes nothing outside the database. A door calls :func:`store_b
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -30,7 +30,7 @@ from .device_status import latest_presence, record_statuses
 from .tx import Tx
 from .unit_of_work import UnitOfWork
 from .valve_arrivals import MAX_DEAD_LETTER_BYTES, Arrival, DeadLetter, Decoded, EventMessage, Presence
-from .valve_keys import ValveKeys
+from .valve_keys import ValveKey, ValveKeys
 from .valve_lifecycle import record_lifecycle
 
 
@@ -67,26 +67,11 @@ async def verify(decoded: Sequence[Decoded], keys: ValveKeys) -> Verified:
     presence = [d for d in decoded if isinstance(d, Presence)]
     out.rejected.extend(d for d in decoded if isinstance(d, DeadLetter))
     known = await keys.get({e.message.valve_id for e in candidates} | {p.valve_id for p in presence})
-    suspect: list[EventMessage] = []
-    for e in candidates:
-        key = known.get(e.message.valve_id)
-        if key is None:
-            out.rejected.append(_unknown_valve(e.arrival, e.message.valve_id))
-        elif verify_mac(key.secret, e.message):
-            out.events.append(e)
-        else:
-            suspect.append(e)
+    suspect = _check_macs(candidates, known, out)
     if suspect:  # the secret may have been changed since it was cached: read it again before refusing
         fresh = await keys.get({e.message.valve_id for e in suspect}, fresh=True)
-        for e in suspect:
-            key = fresh.get(e.message.valve_id)
-            if key is None:
-                out.rejected.append(_unknown_valve(e.arrival, e.message.valve_id))
-            elif verify_mac(key.secret, e.message):
-                out.events.append(e)
-            else:
-                out.rejected.append(DeadLetter(e.arrival, "bad_mac", "bad mac: does not match the valve's secret",
-                                               e.message.valve_id))
+        out.rejected.extend(DeadLetter(e.arrival, "bad_mac", "bad mac: does not match the valve's secret",
+                                       e.message.valve_id) for e in _check_macs(suspect, fresh, out))
     for p in presence:
         if p.valve_id in known:
             out.presence.append(p)
@@ -95,6 +80,22 @@ async def verify(decoded: Sequence[Decoded], keys: ValveKeys) -> Verified:
     out.events, replays, out.repeats = _first_of_each_key(out.events)
     out.rejected.extend(replays)
     return out
+
+
+def _check_macs(candidates: Sequence[EventMessage], keys: Mapping[str, ValveKey], out: Verified
+                ) -> list[EventMessage]:
+    """Messages whose MAC matches their valve's secret go to ``out.events``, those of unknown valves to
+    ``out.rejected``; the others are returned."""
+    mismatched: list[EventMessage] = []
+    for e in candidates:
+        key = keys.get(e.message.valve_id)
+        if key is None:
+            out.rejected.append(_unknown_valve(e.arrival, e.message.valve_id))
+        elif verify_mac(key.secret, e.message):
+            out.events.append(e)
+        else:
+            mismatched.append(e)
+    return mismatched
 
 
 def _unknown_valve(arrival: Arrival, valve_id: str) -> DeadLetter:
