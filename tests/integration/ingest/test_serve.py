@@ -4,7 +4,6 @@ messages and closes the loop with a fill check's ``authorize_fill`` — one comm
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -28,6 +27,7 @@ from cylinder_trace.mqtt.protocol import (
 )
 from tests.integration.broker.subscriber import Subscriber
 from tests.support.mosquitto import free_port
+from tests.support.server import running_process
 
 from .helpers import T0, secret_of
 from .infra import REPO, wait_until
@@ -42,29 +42,10 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]
     env = {**os.environ, "CT_DATABASE_URL": f"sqlite+aiosqlite:///{workdir / 'ct.sqlite3'}",
            "CT_MQTT_URL": f"mqtt://127.0.0.1:{mqtt_port}", "CT_ADMIN_TOKEN": TOKEN, "CT_SWEEP_INTERVAL_S": "0"}
     env.pop("CT_EMBEDDED_BROKER", None)  # the default: on
-    log = (workdir / "serve.log").open("wb")
-    process = subprocess.Popen([sys.executable, "-m", "cylinder_trace.cli", "serve", "--port", str(http_port)],
-                               env=env, cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
+    command = [sys.executable, "-m", "cylinder_trace.cli", "serve", "--port", str(http_port)]
     base = f"http://127.0.0.1:{http_port}"
-
-    def up() -> bool:
-        if process.poll() is not None:
-            raise AssertionError((workdir / "serve.log").read_text())
-        try:
-            return httpx.get(f"{base}/healthz", timeout=1).status_code == 200
-        except httpx.TransportError:
-            return False
-
-    try:
-        wait_until(up, 60, "serve to answer")
+    with running_process(command, env, base, workdir / "serve.log", REPO, startup_s=60):
         yield base, mqtt_port
-    finally:
-        process.terminate()
-        try:
-            process.wait(20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
 
 
 def api(base: str) -> httpx.Client:
