@@ -55,6 +55,19 @@ async def ingesting(ingestor: Ingestor) -> AsyncIterator[asyncio.Task[None]]:
         await asyncio.wait_for(task, 60)
 
 
+async def publish_and_store(services: Services, ingestor: Ingestor, mosquitto: RunningMosquitto,
+                            messages: list[tuple[str, bytes]], publisher_id: str) -> None:
+    """Run the ingestor, publish ``messages`` (MQTT 5, QoS 1) and wait until every one is stored."""
+    async with ingesting(ingestor) as task:
+        publisher = Publisher(mosquitto.host, mosquitto.port, messages, client_id=publisher_id, protocol="5")
+        publisher.start()
+        try:
+            await asyncio.to_thread(publisher.wait, 60)
+            await wait_stored(services, ingestor, task, len(messages))
+        finally:
+            publisher.close()
+
+
 Write = Callable[[Verified], Awaitable[BatchOutcome]]
 
 
@@ -99,15 +112,7 @@ async def test_the_keepalive_holds_while_a_slow_batch_commits(
         keepalive_s=KEEPALIVE_S, receive_maximum=200, inbox_capacity=20, max_batch=50))
     ingestor._write = writing_through(pg_services, slow)  # type: ignore[method-assign]
     messages = [(events_topic("K1"), signed("K1", seq)) for seq in range(1, 401)]
-    async with ingesting(ingestor) as task:
-        publisher = Publisher(mosquitto.host, mosquitto.port, messages, client_id="ct-test-keepalive-valve",
-                              protocol="5")
-        publisher.start()
-        try:
-            await asyncio.to_thread(publisher.wait, 60)
-            await wait_stored(pg_services, ingestor, task, len(messages))
-        finally:
-            publisher.close()
+    await publish_and_store(pg_services, ingestor, mosquitto, messages, "ct-test-keepalive-valve")
     assert ingestor.stats.disconnects == 0, mosquitto.log()
     assert "ct-test-keepalive has exceeded timeout" not in mosquitto.log()
     assert ingestor.stats.dropped == 0 and ingestor.stats.stored == len(messages)
@@ -139,15 +144,7 @@ async def test_each_valve_reaches_its_history_in_seq_order_with_batches_in_hand_
     ingestor._write = writing_through(pg_services, third_fails_once)  # type: ignore[method-assign]
     messages = [(events_topic(v), signed(v, seq, "opened" if seq % 2 else "closed"))
                 for seq in range(1, PER_VALVE + 1) for v in codes]
-    async with ingesting(ingestor) as task:
-        publisher = Publisher(mosquitto.host, mosquitto.port, messages, client_id="ct-test-order-valves",
-                              protocol="5")
-        publisher.start()
-        try:
-            await asyncio.to_thread(publisher.wait, 60)
-            await wait_stored(pg_services, ingestor, task, len(messages))
-        finally:
-            publisher.close()
+    await publish_and_store(pg_services, ingestor, mosquitto, messages, "ct-test-order-valves")
     assert 3 in numbers and len(numbers) >= 10  # it came in many batches, and the third was tried again
     for valve_id, code in codes.items():
         history = (await f.ok(await pg_client.get(f"/api/v1/cylinders/{code}/history")))["events"]
