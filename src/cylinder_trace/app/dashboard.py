@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Final
 
-import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..domain import events as ev
@@ -25,7 +24,7 @@ from ..domain.findings import ACTIVE, violations_in
 from ..domain.policy import Policy
 from ..domain.rules.fill import StateContext, life_expired, overdue_inspection
 from ..domain.valves import DeviceStatus
-from ..store.tables import cylinders, events, findings, registry, valve_status
+from ..store import dashboard_reads as reads
 from .principals import Principal
 
 #: where a cylinder is, for the overdue counts: at a customer, or in the company's stock
@@ -62,54 +61,30 @@ class Window:
 
 async def cylinder_alarms(conn: AsyncConnection, company: str | None, window: Window) -> dict[str, dict[str, int]]:
     """``{place: {"overdue": n, "past_life": n}}`` for ``at_customer`` and ``in_stock``."""
-    today = window.today
-    ctx = StateContext(today, window.policy)
-    statuses = sorted(s for place in PLACES.values() for s in place)
-    query = sa.select(cylinders.c.state).where(
-        cylinders.c.status.in_(statuses),
-        sa.or_(cylinders.c.next_inspection_due < today, cylinders.c.life_expires_on <= today))
-    if company is not None:
-        query = query.where(cylinders.c.company_id == company)
+    ctx = StateContext(window.today, window.policy)
     counts = {place: {"overdue": 0, "past_life": 0} for place in PLACES}
-    for row in await conn.execute(query):
-        state = state_from_json(row.state)
+    statuses = {s for place in PLACES.values() for s in place}
+    for raw in await reads.states_overdue_or_past_life(conn, statuses, window.today, company):
+        state = state_from_json(raw)
         place = next(p for p, statuses_of in PLACES.items() if state.status in statuses_of)
         counts[place]["overdue"] += bool(overdue_inspection(state, ctx))
         counts[place]["past_life"] += bool(life_expired(state, ctx))
     return counts
 
 
-async def cylinders_by_status(conn: AsyncConnection, company: str | None) -> dict[str, int]:
-    query = sa.select(cylinders.c.status, sa.func.count()).group_by(cylinders.c.status)
-    if company is not None:
-        query = query.where(cylinders.c.company_id == company)
-    return {str(status): int(n) for status, n in await conn.execute(query)}
-
-
 async def open_findings_by(conn: AsyncConnection, column: str, company: str | None) -> list[tuple[str | None, int]]:
     """Unclosed findings counted by ``column`` (``rule`` or ``company_id``), most first."""
-    key = findings.c[column]
-    query = sa.select(key, sa.func.count()).where(findings.c.status.in_(sorted(ACTIVE))).group_by(key)
-    if company is not None:
-        query = query.where(findings.c.company_id == company)
-    rows = [(r[0], int(r[1])) for r in await conn.execute(query)]
+    rows = await reads.count_findings_by(conn, column, ACTIVE, company)
     return sorted(rows, key=lambda r: (-r[1], r[0] or ""))
 
 
 async def valve_presence(conn: AsyncConnection, company: str | None, window: Window) -> dict[str, int]:
     """Registered valves, and how many of them are offline (never heard, or quiet too long)."""
     offline_after = timedelta(hours=window.policy.valve_offline_hours)
-    query = (sa.select(valve_status.c.online, valve_status.c.last_seen)
-             .select_from(registry.outerjoin(valve_status, valve_status.c.valve_id == registry.c.id))
-             .where(registry.c.kind == "valve"))
-    if company is not None:
-        query = query.where(registry.c.company_id == company)
-    total = offline = 0
-    for row in await conn.execute(query):
-        total += 1
-        status = DeviceStatus(online=row.online, last_seen=row.last_seen)
-        offline += not status.is_online(window.now, offline_after)
-    return {"total": total, "offline": offline, "online": total - offline}
+    rows = await reads.valve_presence_rows(conn, company)
+    offline = sum(not DeviceStatus(online=online, last_seen=last_seen).is_online(window.now, offline_after)
+                  for online, last_seen in rows)
+    return {"total": len(rows), "offline": offline, "online": len(rows) - offline}
 
 
 def _names_company(violation: Mapping[str, Any], company: str | None) -> bool:
@@ -121,14 +96,12 @@ async def refusals(conn: AsyncConnection, company: str | None, window: Window) -
     """Refused actions recorded in the last :data:`REFUSAL_DAYS` local days: how many, and their
     blocking rules (a company sees refusals whose violations name it as responsible)."""
     first_day = window.days(REFUSAL_DAYS)[0]
-    query = sa.select(events.c.recorded_at, events.c.data).where(
-        events.c.type.like(f"%{ev.REFUSED_SUFFIX}"), events.c.recorded_at >= window.since(REFUSAL_DAYS))
     total = 0
     by_rule: Counter[str] = Counter()
-    for row in await conn.execute(query):
-        if local_day(row.recorded_at, window.timezone) < first_day:
+    for recorded_at, data in await reads.events_of_type_suffix(conn, ev.REFUSED_SUFFIX, window.since(REFUSAL_DAYS)):
+        if local_day(recorded_at, window.timezone) < first_day:
             continue
-        mine = [v for v in violations_in(row.data) if _names_company(v, company)]
+        mine = [v for v in violations_in(data) if _names_company(v, company)]
         if not mine:
             continue
         total += 1
@@ -139,50 +112,32 @@ async def refusals(conn: AsyncConnection, company: str | None, window: Window) -
 
 async def fills_per_day(conn: AsyncConnection, company: str | None, window: Window) -> list[tuple[date, int]]:
     """Accepted fills per local day over the last :data:`FILL_DAYS` days (by when they happened)."""
-    days = window.days(FILL_DAYS)
-    query = sa.select(events.c.occurred_at).where(
-        events.c.type == ev.CYLINDER_FILLED, events.c.occurred_at >= window.since(FILL_DAYS),
-        events.c.occurred_at <= window.now)
-    if company is not None:
-        query = query.select_from(events.join(
-            cylinders, events.c.stream_id == sa.literal("cylinder:").concat(cylinders.c.code))
-        ).where(cylinders.c.company_id == company)
-    counts = Counter(local_day(r.occurred_at, window.timezone) for r in await conn.execute(query))
-    return [(day, counts.get(day, 0)) for day in days]
+    times = await reads.cylinder_event_times(conn, ev.CYLINDER_FILLED, window.since(FILL_DAYS), window.now, company)
+    counts = Counter(local_day(at, window.timezone) for at in times)
+    return [(day, counts.get(day, 0)) for day in window.days(FILL_DAYS)]
 
 
 async def dashboard(conn: AsyncConnection, caller: Principal, window: Window,
                     company_id: str | None = None) -> dict[str, Any]:
     """Every number of the dashboard, for the companies ``caller`` may list (``company_id``: narrow a
-    regulator's view to one company)."""
-    if caller.role == "inspector":
-        return await _cylinder_numbers(conn, company_id, window)
-    company = caller.listed_company(company_id, "data")
-    return {
+    regulator's view to one company). An inspector sees the cylinders of every company (or of
+    ``company_id``) and nothing of findings, valves or refusals, which inspectors do not read (API.md,
+    Conventions)."""
+    inspector = caller.role == "inspector"
+    company = company_id if inspector else caller.listed_company(company_id, "data")
+    numbers: dict[str, Any] = {
         "company_id": company,
         "today": window.today.isoformat(),
         "cylinders": await cylinder_alarms(conn, company, window),
-        "by_status": await cylinders_by_status(conn, company),
-        "findings_by_rule": await open_findings_by(conn, "rule", company),
-        "findings_by_company": await open_findings_by(conn, "company_id", company),
-        "valves": await valve_presence(conn, company, window),
-        "refusals": await refusals(conn, company, window),
+        "by_status": await reads.count_by_status(conn, company),
         "fills_per_day": await fills_per_day(conn, company, window),
     }
-
-
-async def _cylinder_numbers(conn: AsyncConnection, company: str | None, window: Window) -> dict[str, Any]:
-    """An inspector's dashboard: the cylinders of every company (or of ``company``), and nothing of
-    findings, valves or refusals, which inspectors do not read (API.md, Conventions)."""
-    return {
-        "company_id": company,
-        "today": window.today.isoformat(),
-        "cylinders": await cylinder_alarms(conn, company, window),
-        "by_status": await cylinders_by_status(conn, company),
-        "findings_by_rule": [],
-        "findings_by_company": [],
-        "valves": {"total": 0, "offline": 0, "online": 0},
-        "refusals": {"days": REFUSAL_DAYS, "since": window.days(REFUSAL_DAYS)[0].isoformat(), "total": 0,
-                     "by_rule": []},
-        "fills_per_day": await fills_per_day(conn, company, window),
-    }
+    if inspector:
+        numbers.update(findings_by_rule=[], findings_by_company=[], valves={"total": 0, "offline": 0, "online": 0},
+                       refusals={"days": REFUSAL_DAYS, "since": window.days(REFUSAL_DAYS)[0].isoformat(),
+                                 "total": 0, "by_rule": []})
+        return numbers
+    numbers.update(findings_by_rule=await open_findings_by(conn, "rule", company),
+                   findings_by_company=await open_findings_by(conn, "company_id", company),
+                   valves=await valve_presence(conn, company, window), refusals=await refusals(conn, company, window))
+    return numbers
