@@ -417,15 +417,13 @@ def rebuild(
     from .app.rebuild import UnknownProjection, choose
     from .app.rebuild import rebuild as run_rebuild
     from .app.services import inline_projections
-    from .domain.findings import RectificationDeadlines
     from .policy import load_policy_book
 
     settings = get_settings()
     _check_policy(settings)
     upgrade(settings.database_url)
-    deadlines = RectificationDeadlines(load_policy_book(settings.policy_file), settings.jurisdiction, settings.timezone)
     try:
-        chosen = choose(inline_projections(deadlines), projection or [])
+        chosen = choose(inline_projections(load_policy_book(settings.policy_file), settings), projection or [])
     except UnknownProjection as exc:
         raise typer.BadParameter(str(exc), param_hint="--projection") from None
 

@@ -9,12 +9,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ..store.event_store import lock_appends
-from ..store.projections import Projection, catch_up, save_checkpoints
-from ..store.tables import events
+from ..store.event_store import lock_appends, next_position
+from ..store.projections import Projection
+from ..store.projections import rebuild as replay_into
 
 #: events a rebuild folds before it writes the rows they touched: in a store where cylinders' histories
 #: interleave, a page touches most cylinders, so fewer, larger pages write each row fewer times
@@ -46,12 +45,7 @@ async def rebuild(engine: AsyncEngine, chosen: Sequence[Projection], *, on_total
                   progress: Callable[[int], None] | None = None) -> RebuildReport:
     async with engine.begin() as conn:
         await lock_appends(conn)
-        total = int((await conn.execute(sa.select(sa.func.count()).select_from(events))).scalar_one())
-        if on_total is not None:
-            on_total(total)
-        for projection in chosen:
-            for table in projection.tables:
-                await conn.execute(sa.delete(table))
-        await save_checkpoints(conn, {p.name: 0 for p in chosen})
-        read = await catch_up(conn, chosen, batch=REBUILD_PAGE, progress=progress)
+        if on_total is not None:  # positions are gap-free under the lock: the newest is the count
+            on_total(await next_position(conn) - 1)
+        read = await replay_into(conn, chosen, batch=REBUILD_PAGE, progress=progress)
     return RebuildReport(tuple(p.name for p in chosen), read)

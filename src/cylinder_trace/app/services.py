@@ -25,8 +25,9 @@ from .principal_cache import PrincipalCache
 from .unit_of_work import Clock, UnitOfWork, utc_now
 
 
-def inline_projections(deadlines: RectificationDeadlines) -> list[Projection]:
+def inline_projections(book: PolicyBook, settings: Settings) -> list[Projection]:
     """Projections brought up to date in every write transaction (read-your-writes)."""
+    deadlines = RectificationDeadlines(book, settings.jurisdiction, settings.timezone)
     return [RegistryProjection(), CylinderProjection(), FindingsProjection(deadlines),
             LedgersProjection(deadlines.timezone)]
 
@@ -59,8 +60,7 @@ class Services:
 def build_services(settings: Settings, clock: Clock = utc_now) -> Services:
     engine = create_engine(settings.database_url)
     book = load_policy_book(settings.policy_file)
-    deadlines = RectificationDeadlines(book, settings.jurisdiction, settings.timezone)
-    uow = UnitOfWork(engine, book, settings.jurisdiction, inline_projections(deadlines), clock=clock,
+    uow = UnitOfWork(engine, book, settings.jurisdiction, inline_projections(book, settings), clock=clock,
                      timezone=settings.timezone)
     codes = CodeSettings(settings.public_base_url, settings.jurisdiction_gs1_prefix)
     return Services(settings, engine, book, uow, codes, PrincipalCache(engine))

@@ -142,10 +142,12 @@ async def apply_appended(conn: AsyncConnection, plan: Appended, appended: Sequen
         await p.apply_events(conn, appended, known)
 
 
-async def rebuild(conn: AsyncConnection, projection: Projection,
+async def rebuild(conn: AsyncConnection, projections: Sequence[Projection], batch: int = 20_000,
                   progress: Callable[[int], None] | None = None) -> int:
-    """Forget everything the projection holds and replay the whole store through it."""
-    for table in projection.tables:
-        await conn.execute(sa.delete(table))
-    await save_checkpoint(conn, projection.name, 0)
-    return await catch_up(conn, [projection], progress=progress)
+    """Forget everything the projections hold and replay the whole store through them, in one pass of
+    pages of ``batch`` events; returns how many events were read."""
+    for projection in projections:
+        for table in projection.tables:
+            await conn.execute(sa.delete(table))
+    await save_checkpoints(conn, {p.name: 0 for p in projections})
+    return await catch_up(conn, projections, batch=batch, progress=progress)

@@ -112,7 +112,7 @@ async def test_rebuilding_from_zero_gives_the_same_ledger(client: httpx.AsyncCli
 
     before = await snapshot()
     async with services.engine.begin() as conn:
-        await rebuild(conn, next(p for p in services.uow.projections if isinstance(p, FindingsProjection)))
+        await rebuild(conn, [next(p for p in services.uow.projections if isinstance(p, FindingsProjection))])
     assert await snapshot() == before
     assert len(before[0]) == 3
 

@@ -162,5 +162,5 @@ async def test_subsidy_ledger_to_the_yuan_with_exports(client: httpx.AsyncClient
     assert swaps_sheet[0][0] == "置换编号 (swap_id)" and swaps_sheet[-1][0] == "合计 total"
     # the ledgers are projections: rebuilt from zero they say the same
     async with services.engine.begin() as conn:
-        await rebuild(conn, LedgersProjection(services.settings.timezone))
+        await rebuild(conn, [LedgersProjection(services.settings.timezone)])
     assert await f.ok(await client.get("/api/v1/ledgers/subsidies", params={"company_id": "C1"})) == ledger

@@ -26,7 +26,7 @@ async def test_rebuild_from_zero_gives_the_same_rows(client: httpx.AsyncClient, 
     assert len(before["cylinders"]) == 3
     async with services.engine.begin() as conn:
         for projection in services.uow.projections:
-            await rebuild(conn, projection)
+            await rebuild(conn, [projection])
     after = {t.name: await _rows(services, t) for t in (cylinders, registry)}
     assert after == before
 
