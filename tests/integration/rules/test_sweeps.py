@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import httpx
+import pytest
 import sqlalchemy as sa
 
 from cylinder_trace.app.services import Services
@@ -69,3 +71,29 @@ async def test_a_run_with_many_findings_records_them_in_bounded_transactions(
     assert len(await findings(client, rule="INSPECTION_DUE_SOON")) == 5
     again = await run_sweeps(services.uow, clock.now, violations_per_event=2, events_per_transaction=2)
     assert (again.opened, again.already_open, again.event_id) == (0, 5, None)
+
+
+async def test_a_run_stopped_half_way_is_finished_by_the_next(
+    client: httpx.AsyncClient, services: Services, clock: Clock, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    await f.town(client)
+    for _ in range(5):
+        await f.cylinder(client, manufactured_on="2022-12-20")  # all due soon
+    write = services.uow.write
+    calls = 0
+
+    async def second_fails(*args: Any, **kwargs: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            raise ConnectionError("the database went away")
+        return await write(*args, **kwargs)
+
+    monkeypatch.setattr(services.uow, "write", second_fails)
+    with pytest.raises(ConnectionError):
+        await run_sweeps(services.uow, clock.now, violations_per_event=2, events_per_transaction=2)
+    monkeypatch.undo()
+    assert len(await findings(client, rule="INSPECTION_DUE_SOON")) == 4  # the first transaction's two events
+    rest = await run_sweeps(services.uow, clock.now, violations_per_event=2, events_per_transaction=2)
+    assert (rest.opened, rest.already_open) == (1, 4)
+    assert len(await findings(client, rule="INSPECTION_DUE_SOON")) == 5
